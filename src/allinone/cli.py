@@ -82,6 +82,40 @@ def cmd_import_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    """``NAME=ROOT`` arguments → {name: root}."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        name, sep, root = item.partition("=")
+        if not sep or not name or not root:
+            raise UsageError(f"{flag} expects NAME=ROOT (e.g. {flag} synthvl=data/synthvl/train), got '{item}'")
+        out[name.strip()] = root.strip()
+    return out
+
+
+@command("train")
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a model (one process, or many under torchrun) into a run directory."""
+    from .train.trainer import TrainOptions, train
+
+    data = _pairs(args.data, "--data")
+    if not data:
+        raise UsageError("give at least one training set: --data NAME=ROOT")
+    overrides = list(args.set)
+    if args.precision:
+        overrides.append(f"train.precision={args.precision}")
+    opts = TrainOptions(
+        config=args.config, data=data, out=Path(args.out), resume=args.resume, steps=args.steps,
+        batch_size=args.batch_size, seed=args.seed, overrides=overrides,
+        val_data=_pairs(args.val_data, "--val-data"), val_pairs=args.val_pairs, val_every=args.val_every,
+        checkpoint_every=args.checkpoint_every, keep_last=args.keep_last, log_every=args.log_every,
+        init=args.init, vocab=args.vocab, device=args.device, workers=args.workers,
+        progress=not args.no_progress)
+    final = train(opts)
+    print(f"final checkpoint: {final}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -113,6 +147,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vocab", help="BERT vocab.txt / tokenizer.json to carry (optional)")
     p.add_argument("--config", default="paper-vitb256", help="preset for what weights cannot tell")
     p.add_argument("--inference-only", action="store_true", help="leave out the MMA projections")
+    p = sub.add_parser("train", help=cmd_train.__doc__, description=cmd_train.__doc__)
+    p.add_argument("--config", required=True, help="preset name or YAML file")
+    p.add_argument("--data", action="append", default=[], metavar="NAME=ROOT",
+                   help="a training set (repeatable); NAME as in allinone.data.open_dataset")
+    p.add_argument("--out", required=True, help="run directory")
+    p.add_argument("--resume", action="store_true", help="continue from the run directory's latest checkpoint")
+    p.add_argument("--steps", type=int, help="optimizer steps (default: epochs x samples_per_epoch / batch)")
+    p.add_argument("--batch-size", type=int, help="pairs per process and micro-step")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted config overrides")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    p.add_argument("--val-data", action="append", default=[], metavar="NAME=ROOT", help="validation set")
+    p.add_argument("--val-pairs", type=int, default=256, help="validation pairs (default 256)")
+    p.add_argument("--val-every", type=int, default=0, help="steps between validations (default: 10 per run)")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="steps between checkpoints (default: 10 per run)")
+    p.add_argument("--keep-last", type=int, default=3, help="checkpoints kept (default 3)")
+    p.add_argument("--log-every", type=int, default=10, help="steps between log lines (default 10)")
+    p.add_argument("--init", help="MAE/timm ViT weights to initialise the backbone")
+    p.add_argument("--vocab", help="vocab.txt / tokenizer.json (default: built from the data's texts)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--workers", type=int, help="data-loading processes per training process")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -127,7 +183,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, OSError, RuntimeError) as exc:
+        from .train.errors import TrainingError
+
+        if isinstance(exc, RuntimeError) and not isinstance(exc, TrainingError):
+            raise  # an internal error: show the traceback
         if args.debug:
             raise
         red, reset = ("\033[31m", "\033[0m") if sys.stderr.isatty() else ("", "")

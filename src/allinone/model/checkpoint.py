@@ -38,9 +38,12 @@ class CheckpointError(ValueError):
 
 
 def _resolve(path: PathLike) -> Path:
+    """A file, a directory holding ``model.safetensors``, or a training run directory (its latest
+    ``checkpoints/step-*.safetensors``)."""
     p = Path(path)
     if p.is_dir():
-        p = p / "model.safetensors"
+        steps = sorted(p.glob("checkpoints/step-*.safetensors"), key=lambda q: int(q.stem.split("-")[1]))
+        p = steps[-1] if steps and not (p / "model.safetensors").exists() else p / "model.safetensors"
     if not p.exists():
         raise CheckpointError(f"checkpoint not found: {p}")
     return p
