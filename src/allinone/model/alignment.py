@@ -33,3 +33,20 @@ class AlignmentProjections(nn.Module):
         v_z = F.normalize(self.vision_z_proj(z_tokens.flatten(1)), dim=-1)
         v_l = F.normalize(self.language_xz_proj(lang), dim=-1)
         return v_x, v_z, v_l
+
+
+def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
+    """NT-Xent (InfoNCE with cosine similarity) between paired vectors a, b (N, D).
+
+    Each of the 2N vectors has its partner as the positive and the other 2N − 2 as negatives; the
+    result is the mean of the 2N cross-entropy terms. N = 0 gives 0.
+    """
+    n = a.shape[0]
+    if n == 0:
+        return a.sum() * 0.0
+    z = F.normalize(torch.cat([a, b], dim=0), dim=-1)  # (2N, D)
+    sim = z @ z.t() / temperature  # (2N, 2N)
+    eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    sim = sim.masked_fill(eye, float("-inf"))  # a vector is never its own negative
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    return F.cross_entropy(sim, target)
