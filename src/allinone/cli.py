@@ -116,6 +116,46 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("test")
+def cmd_test(args: argparse.Namespace) -> int:
+    """Run a checkpoint over a benchmark's sequences, writing pytracking-style result files."""
+    from .evaluation.runner import run_benchmark
+
+    done = run_benchmark(args.dataset, args.root, _checkpoint(args.checkpoint), args.out,
+                         sequences=args.sequences, workers=args.workers, device=args.device,
+                         precision=args.precision, split=args.split, progress=not args.no_progress)
+    print(f"tracked {len(done)} sequence(s); results in {args.out}")
+    return 0
+
+
+@command("analyze")
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Success AUC, precision and normalised precision of result folders (pytracking conventions)."""
+    from .evaluation.analysis import analyze_command
+
+    analyze_command(args.dataset, args.root, [Path(r) for r in args.results], json_out=args.json,
+                    plot_dir=args.plots, mode=args.mode, split=args.split)
+    return 0
+
+
+@command("vot")
+def cmd_vot(args: argparse.Namespace) -> int:
+    """Serve the TraX protocol for the VOT toolkit (see docs: trackers.ini recipe)."""
+    from .evaluation.integrations import run_vot_server
+
+    run_vot_server(args.checkpoint, device=args.device, precision=args.precision)
+    return 0
+
+
+def _checkpoint(path: Optional[str]) -> str:
+    """The given checkpoint, or the bundled default model."""
+    if path:
+        return path
+    from .track.tracker import default_checkpoint
+
+    return str(default_checkpoint())
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -169,7 +209,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--workers", type=int, help="data-loading processes per training process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("test", help=cmd_test.__doc__, description=cmd_test.__doc__)
+    p.add_argument("--dataset", required=True,
+                   choices=["lasot", "lasot_ext", "tnl2k", "otb99l", "webuav3m", "synthvl", "got10k"])
+    p.add_argument("--root", required=True, help="dataset root folder")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")
+    p.add_argument("--out", required=True, help="results folder (its name is the tracker's name)")
+    p.add_argument("--sequences", nargs="*", help="only these sequences")
+    p.add_argument("--split", help="dataset split, where the dataset has several (e.g. test)")
+    p.add_argument("--workers", type=int, default=1, help="sequences tracked in parallel (default 1)")
+    _add_device_args(p)
+
+    p = sub.add_parser("analyze", help=cmd_analyze.__doc__, description=cmd_analyze.__doc__)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--root", required=True, help="dataset root folder (ground truth)")
+    p.add_argument("--results", nargs="+", required=True, help="one results folder per tracker")
+    p.add_argument("--split", help="dataset split (e.g. test)")
+    p.add_argument("--json", help="write the scores as JSON here")
+    p.add_argument("--plots", help="folder for success / precision / normalised precision plots")
+    p.add_argument("--mode", choices=["pytracking", "got10k"], default="pytracking",
+                   help="metric conventions (default pytracking)")
+
+    p = sub.add_parser("vot", help=cmd_vot.__doc__, description=cmd_vot.__doc__)
+    p.add_argument("--checkpoint", help="model checkpoint (default: $ALLINONE_CHECKPOINT or the bundled model)")
+    _add_device_args(p, progress=False)
     return parser
+
+
+def _add_device_args(p: argparse.ArgumentParser, progress: bool = True) -> None:
+    p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
+    if progress:
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def main(argv: Optional[list[str]] = None) -> int:
