@@ -1,0 +1,34 @@
+"""Data: dataset readers in the real benchmarks' layouts, SynthVL, crops and training pairs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+from .sequence import AnnotationError, DatasetError, FrameReadError, Sequence
+from .datasets.base import Dataset
+
+
+def _registry() -> dict[str, Callable[..., Dataset]]:
+    from .datasets.lasot import LaSOT, LaSOTExt, SynthVL
+
+    return {"lasot": LaSOT, "lasot_ext": LaSOTExt, "synthvl": SynthVL}
+
+
+# The readers the project's interface names; those not registered above are not written yet.
+DATASET_NAMES = ("lasot", "lasot_ext", "tnl2k", "otb99l", "webuav3m", "got10k", "trackingnet", "coco",
+                 "refcocog", "visual_genome", "synthvl")
+
+
+def open_dataset(name: str, root: str | Path, split: Optional[str] = None, **kwargs) -> Dataset:
+    """Open the dataset `name` (see `DATASET_NAMES`) stored under `root`."""
+    readers = _registry()
+    if name not in readers:
+        if name in DATASET_NAMES:
+            raise DatasetError(f"the reader for '{name}' is not available yet in this version; "
+                               f"available: {', '.join(sorted(readers))}")
+        raise DatasetError(f"unknown dataset '{name}'; known: {', '.join(DATASET_NAMES)}")
+    return readers[name](root, split=split, **kwargs)
+
+
+__all__ = ["open_dataset", "Dataset", "Sequence", "DatasetError", "AnnotationError", "FrameReadError",
+           "DATASET_NAMES"]

@@ -105,6 +105,7 @@ def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets:
         raise TrainingError(f"tokenizer has {tok.vocab_size} tokens but model.vocab_size is "
                             f"{cfg.model.vocab_size}; raise model.vocab_size or use a smaller vocabulary")
     if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
         tok.save(saved)
     return tok
 
@@ -244,7 +245,10 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
                             f"batch ({t.batch_size} x {info.world_size} processes)")
     loader = DataLoader(pairs, batch_size=t.batch_size, sampler=index_sampler, collate_fn=collate_pairs,
                         num_workers=t.num_workers, worker_init_fn=worker_init_fn,
-                        persistent_workers=False, drop_last=True)
+                        persistent_workers=False, drop_last=True,
+                        # its own generator: creating an iterator must not advance the global RNG,
+                        # or a resumed run's dropout / drop-path draws would shift
+                        generator=torch.Generator().manual_seed(t.seed))
     val_loader = _val_loader(opts, cfg, tokenizer) if info.is_main and opts.val_data else None
     logger = RunLogger(run_dir, enabled=info.is_main)
     final = _loop(opts, cfg, info, model, ddp, optimizer, amp, scaler, criterion, pairs, loader,

@@ -1,0 +1,122 @@
+"""Shared pieces of the dataset readers: lazy sequence lists and strict annotation parsing."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..sequence import AnnotationError, DatasetError, Sequence
+
+_SEPARATORS = re.compile(r"[,\t ]+")
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a text file without BOM, trailing newline characters or trailing blank lines."""
+    text = Path(path).read_text(encoding="utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return lines
+
+
+def read_boxes(path: Path) -> np.ndarray:
+    """``x,y,w,h`` per line, separated by commas, tabs or spaces → (N, 4) float; 'nan'/'NaN' kept.
+
+    A line that is not four numbers raises `AnnotationError` with the file and 1-based line number.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"annotation file missing: {path}")
+    rows = []
+    for number, line in enumerate(read_lines(path), start=1):
+        parts = [p for p in _SEPARATORS.split(line.strip()) if p]
+        try:
+            if len(parts) != 4:
+                raise ValueError
+            rows.append([float(p) for p in parts])
+        except ValueError:
+            raise AnnotationError(f"{path}:{number}: expected 4 numbers 'x,y,w,h', got {line.strip()!r}") from None
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def read_flags(path: Path, count: int) -> np.ndarray:
+    """0/1 flags, comma/space separated on one line or one per line → (count,) bool."""
+    path = Path(path)
+    values = []
+    for number, line in enumerate(read_lines(path), start=1):
+        for p in _SEPARATORS.split(line.strip()):
+            if not p:
+                continue
+            if p not in ("0", "1"):
+                raise AnnotationError(f"{path}:{number}: expected 0/1 flags, got {p!r}")
+            values.append(p == "1")
+    if len(values) != count:
+        raise AnnotationError(f"{path}: {len(values)} flags for {count} frames")
+    return np.asarray(values, dtype=bool)
+
+
+def read_text(path: Path) -> str:
+    """First line of a description file, stripped; "" when the file is empty or missing."""
+    path = Path(path)
+    if not path.is_file():
+        return ""
+    lines = read_lines(path)
+    return lines[0].strip() if lines else ""
+
+
+class Dataset:
+    """A named collection of sequences, each parsed on first access and cached.
+
+    Subclasses list the sequence names cheaply (`_list`) and build one `Sequence` on demand
+    (`_load`), so opening LaSOT does not read 1,400 annotation files.
+    """
+
+    name = "dataset"
+    is_video = True
+
+    def __init__(self, root: str | Path, split: Optional[str] = None):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DatasetError(f"{self.name}: dataset root not found: {self.root} ({self.layout_hint()})")
+        self.split = split
+        self._names = self._list()
+        self._cache: dict[str, Sequence] = {}
+
+    def layout_hint(self) -> str:
+        return "see FORMATS in the docs for the expected layout"
+
+    def _list(self) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _load(self, name: str) -> Sequence:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sequence_names(self) -> list[str]:
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, index: int | str) -> Sequence:
+        name = self._names[index] if isinstance(index, int) else index
+        if name not in self._cache:
+            if name not in self._names:
+                raise KeyError(f"{self.name}: no sequence named {name!r}")
+            self._cache[name] = self._load(name)
+        return self._cache[name]
+
+    def sequences(self) -> list[Sequence]:
+        return [self[i] for i in range(len(self))]
+
+
+def sorted_frames(folder: Path, exts: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp")) -> list[str]:
+    """Image files of a folder in natural order (2.jpg before 10.jpg)."""
+    def key(p: Path) -> list:
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+
+    return [str(p) for p in sorted((p for p in folder.iterdir() if p.suffix.lower() in exts), key=key)]
+
+
+Loader = Callable[[str], Sequence]

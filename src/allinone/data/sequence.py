@@ -1,0 +1,63 @@
+"""What every dataset reader returns: `Sequence` (a video or a still image with its annotation)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+
+
+class DatasetError(ValueError):
+    """A dataset root or file is missing or has the wrong layout."""
+
+
+class AnnotationError(DatasetError):
+    """An annotation line cannot be parsed; the message names the file and the 1-based line."""
+
+
+class FrameReadError(DatasetError):
+    """A frame file is missing or cannot be decoded."""
+
+
+@dataclass
+class Sequence:
+    """One annotated sequence. Still-image sets give one-frame sequences.
+
+    frames: absolute frame paths in order. boxes: (N, 4) ``x, y, w, h`` pixels (NaN rows where the
+    annotation is missing). visible: (N,) bool, the target is present (absence flags read from disk;
+    NaN or empty boxes are not visible). text: the description ("" = no text).
+    image_size: ``(W, H)`` when known without decoding a frame.
+    """
+
+    name: str
+    frames: list[str]
+    boxes: np.ndarray
+    visible: np.ndarray
+    text: str = ""
+    dataset: str = ""
+    image_size: Optional[tuple[int, int]] = None
+    class_name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
+        self.visible = np.asarray(self.visible, dtype=bool).reshape(-1)
+        if not (len(self.frames) == len(self.boxes) == len(self.visible)):
+            raise DatasetError(f"sequence {self.name}: {len(self.frames)} frames, {len(self.boxes)} boxes and "
+                               f"{len(self.visible)} visibility flags; they must be equal")
+        valid = np.isfinite(self.boxes).all(axis=1) & (self.boxes[:, 2] > 0) & (self.boxes[:, 3] > 0)
+        self.visible = self.visible & valid
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def read_frame(self, index: int) -> np.ndarray:
+        """Frame `index` as an RGB uint8 (H, W, 3) array."""
+        path = self.frames[index]
+        if not Path(path).is_file():
+            raise FrameReadError(f"sequence {self.name}: frame {index} missing: {path}")
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise FrameReadError(f"sequence {self.name}: frame {index} cannot be decoded: {path}")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
