@@ -116,6 +116,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_bbox(text: Optional[str]) -> Optional[list[float]]:
+    if text is None:
+        return None
+    try:
+        box = [float(v) for v in text.replace(" ", "").split(",")]
+    except ValueError:
+        box = []
+    if len(box) != 4:
+        raise UsageError(f"--bbox expects x,y,w,h (four numbers), got '{text}'")
+    return box
+
+
+@command("track")
+def cmd_track(args: argparse.Namespace) -> int:
+    """Track a target through a video file, a folder of frames or a webcam, from a box and/or text."""
+    from .track.video import track_video
+
+    if args.bbox is None and not args.text:
+        raise UsageError("give the target's first-frame --bbox x,y,w,h, a --text description, or both")
+    summary = track_video(args.source, out_dir=args.out, checkpoint=_checkpoint(args.checkpoint),
+                          text=args.text, bbox=_parse_bbox(args.bbox), show=args.show, device=args.device,
+                          precision=args.precision, progress=not args.no_progress)
+    print(f"tracked {len(summary['frames'])} frames at {summary['fps'] or 0:.1f} FPS; "
+          f"wrote {args.out}/boxes.txt, boxes.json, annotated.mp4")
+    return 0
+
+
+@command("demo")
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The embedded default: SynthVL test sequences tracked by the bundled cpu-tiny model, scored."""
+    from .evaluation.demo import run_demo
+
+    run_demo(Path(args.out), sequences=args.sequences, checkpoint=args.checkpoint)
+    return 0
+
+
 @command("test")
 def cmd_test(args: argparse.Namespace) -> int:
     """Run a checkpoint over a benchmark's sequences, writing pytracking-style result files."""
@@ -209,6 +245,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--workers", type=int, help="data-loading processes per training process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("track", help=cmd_track.__doc__, description=cmd_track.__doc__)
+    p.add_argument("source", help="video file, folder of frames, or webcam index (0, 1, ...)")
+    p.add_argument("--text", help="description of the target")
+    p.add_argument("--bbox", help="first-frame box x,y,w,h in pixels")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--show", action="store_true", help="show the tracking in a window (needs a display)")
+    _add_device_args(p)
+
+    p = sub.add_parser("demo", help=cmd_demo.__doc__, description=cmd_demo.__doc__)
+    p.add_argument("--out", default="demo", help="output folder (default ./demo)")
+    p.add_argument("--sequences", type=int, default=12, help="SynthVL test sequences (default 12)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")
+
     p = sub.add_parser("test", help=cmd_test.__doc__, description=cmd_test.__doc__)
     p.add_argument("--dataset", required=True,
                    choices=["lasot", "lasot_ext", "tnl2k", "otb99l", "webuav3m", "synthvl", "got10k"])
