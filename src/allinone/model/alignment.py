@@ -36,11 +36,15 @@ class AlignmentProjections(nn.Module):
 
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
-    """NT-Xent (InfoNCE with cosine similarity) between paired vectors a, b (N, D).
+    """NT-Xent (SimCLR's InfoNCE with cosine similarity) between paired vectors a, b (N, D).
 
-    Each of the 2N vectors has its partner as the positive and the other 2N − 2 as negatives; the
-    result is the mean of the 2N cross-entropy terms. N = 0 gives 0.
+    The 2N vectors ``cat(a, b)`` are L2-normalised; row ``i`` has its partner ``i ± N`` as the positive
+    and the other 2N − 2 rows as negatives (itself excluded); logits are cosine similarity divided by
+    `temperature`. Returns the mean of the 2N cross-entropy terms, a scalar. N = 1 gives 0 (no
+    negatives); N = 0 gives a zero that stays attached to `a`'s graph, device and dtype.
     """
+    if a.shape != b.shape or a.dim() != 2:
+        raise ValueError(f"nt_xent needs two (N, D) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
     n = a.shape[0]
     if n == 0:
         return a.sum() * 0.0
@@ -48,5 +52,6 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.5) -> torch
     sim = z @ z.t() / temperature  # (2N, 2N)
     eye = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     sim = sim.masked_fill(eye, float("-inf"))  # a vector is never its own negative
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
+    idx = torch.arange(n, device=z.device)
+    target = torch.cat([idx + n, idx])  # row i's positive is its partner
     return F.cross_entropy(sim, target)

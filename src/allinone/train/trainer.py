@@ -243,9 +243,13 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
     if index_sampler.batches < 1:
         raise TrainingError(f"train.samples_per_epoch={t.samples_per_epoch} is smaller than one global "
                             f"batch ({t.batch_size} x {info.world_size} processes)")
+    workers = t.num_workers
     loader = DataLoader(pairs, batch_size=t.batch_size, sampler=index_sampler, collate_fn=collate_pairs,
-                        num_workers=t.num_workers, worker_init_fn=worker_init_fn,
-                        persistent_workers=False, drop_last=True,
+                        num_workers=workers, worker_init_fn=worker_init_fn, drop_last=True,
+                        # workers start once, from a clean forkserver: forking the threaded training
+                        # process each epoch can deadlock in OpenCV / OpenMP thread pools
+                        persistent_workers=workers > 0,
+                        multiprocessing_context="forkserver" if workers > 0 else None,
                         # its own generator: creating an iterator must not advance the global RNG,
                         # or a resumed run's dropout / drop-path draws would shift
                         generator=torch.Generator().manual_seed(t.seed))
