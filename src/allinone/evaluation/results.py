@@ -4,12 +4,11 @@
 accept tabs, commas or spaces, and decimals."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 
-_SPLIT = re.compile(r"[,\t ]+")
+from ..data.datasets.base import read_boxes
 
 
 def write_results(path: Path, boxes: np.ndarray) -> None:
@@ -22,15 +21,4 @@ def read_results(path: Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"result file missing: {path}")
-    rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        parts = [p for p in _SPLIT.split(line.strip()) if p]
-        try:
-            if len(parts) != 4:
-                raise ValueError
-            rows.append([float(p) for p in parts])
-        except ValueError:
-            raise ValueError(f"{path}:{number}: expected 4 numbers x,y,w,h, got {line.strip()!r}") from None
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    return read_boxes(path)  # the same parser as the ground truth: tabs, commas or spaces
