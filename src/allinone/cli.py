@@ -192,6 +192,15 @@ def _checkpoint(path: Optional[str]) -> str:
     return str(default_checkpoint())
 
 
+@command("plot-run")
+def cmd_plot_run(args: argparse.Namespace) -> int:
+    """Plot a run's training loss and validation IoU (from its metrics.jsonl) to a PNG."""
+    from .train.logger import plot_metrics
+
+    print(f"wrote {plot_metrics(Path(args.run), Path(args.out))}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -245,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--workers", type=int, help="data-loading processes per training process")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p = sub.add_parser("plot-run", help=cmd_plot_run.__doc__, description=cmd_plot_run.__doc__)
+    p.add_argument("run", help="run directory")
+    p.add_argument("--out", required=True, help="PNG to write")
+
     p = sub.add_parser("track", help=cmd_track.__doc__, description=cmd_track.__doc__)
     p.add_argument("source", help="video file, folder of frames, or webcam index (0, 1, ...)")
     p.add_argument("--text", help="description of the target")

@@ -47,3 +47,34 @@ def read_metrics(run_dir: Path, split: Optional[str] = None) -> list[dict]:
         return []
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in records if split is None or r.get("split") == split]
+
+
+def plot_metrics(run_dir: Path, out_png: Path) -> Path:
+    """Training loss and validation IoU against steps, from ``metrics.jsonl``, as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train, val = read_metrics(run_dir, "train"), read_metrics(run_dir, "val")
+    if not train:
+        raise ValueError(f"no training records in {Path(run_dir) / 'metrics.jsonl'}")
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8), dpi=110)
+    a.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss")
+    if val:
+        a.plot([r["step"] for r in val], [r["loss"] for r in val], "o-", label="val loss")
+    a.set(xlabel="step", ylabel="loss", title="loss")
+    a.legend()
+    b.plot([r["step"] for r in train], [r["iou"] for r in train], label="train IoU")
+    if val:
+        b.plot([r["step"] for r in val], [r["iou"] for r in val], "o-", label="val IoU")
+    b.set(xlabel="step", ylabel="IoU", title="box IoU at the predicted peak", ylim=(0, 1))
+    b.legend()
+    for ax in (a, b):
+        ax.grid(True, linestyle=":")
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png)
+    plt.close(fig)
+    return out_png
