@@ -26,8 +26,9 @@ class Sequence:
     """One annotated sequence. Still-image sets give one-frame sequences.
 
     frames: absolute frame paths in order. boxes: (N, 4) ``x, y, w, h`` pixels (NaN rows where the
-    annotation is missing). visible: (N,) bool, the target is present (absence flags read from disk;
-    NaN or empty boxes are not visible). text: the description ("" = no text).
+    annotation is missing). visible: (N,) bool, the absence flags as read from disk (True where the
+    dataset has none); box validity is not folded in, since the metrics treat a flagged frame and an
+    empty box differently. text: the description ("" = no text).
     image_size: ``(W, H)`` when known without decoding a frame.
     """
 
@@ -46,8 +47,6 @@ class Sequence:
         if not (len(self.frames) == len(self.boxes) == len(self.visible)):
             raise DatasetError(f"sequence {self.name}: {len(self.frames)} frames, {len(self.boxes)} boxes and "
                                f"{len(self.visible)} visibility flags; they must be equal")
-        valid = np.isfinite(self.boxes).all(axis=1) & (self.boxes[:, 2] > 0) & (self.boxes[:, 3] > 0)
-        self.visible = self.visible & valid
 
     def __len__(self) -> int:
         return len(self.frames)

@@ -1,68 +1,155 @@
-"""`allinone analyze`: score result folders against a dataset's ground truth, table + JSON + plots."""
+"""`allinone analyze`: score results folders against a dataset's ground truth.
+
+`analyze` takes sequences (any objects with ``name``, ``boxes`` (N, 4), ``visible`` (N,) and
+``dataset``) and results folders (one per tracker; the folder's name is the tracker's name) and
+returns an `AnalysisReport`: the dict that ``--json`` writes,
+
+    {"<tracker>": {"auc": 72.8, "precision": 78.1, "norm_precision": 81.5,
+                   "per_sequence": {"<seq>": {"auc": 64.3}, ...}}, ...}
+
+values in percent (see `metrics` for both modes' conventions). The curves for plots ride along as
+attributes, outside the JSON: ``report.curves[tracker]`` (mean `Curves`, fractions) and
+``report.sequence_curves[tracker][seq]``.
+
+As in pytracking, with ``skip_missing`` a sequence lacking a result for *any* tracker is dropped
+for all of them, so every tracker is scored on the same sequences.
+"""
 from __future__ import annotations
 
 import json
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional, Sequence as Seq
 
-import numpy as np
-
-from .metrics import SequenceCurves, sequence_curves, summarize
-from .results import read_results
+from .metrics import Curves, absence_policy, check_mode, mean_curves, sequence_curves
+from .results import read_results, result_path
 
 
-def analyze(sequences: list, results_dirs: list[Path], mode: str = "pytracking",
-            skip_missing: bool = False) -> tuple[dict, dict]:
-    """Score each results folder (tracker = folder name) on `sequences`.
+class AnalysisReport(dict):
+    """``{tracker: {"auc", "precision", "norm_precision", "per_sequence": {seq: {"auc"}}}}``, percent.
 
-    Returns (report, curves): report = {tracker: {"auc", "precision", "norm_precision",
-    "per_sequence": {seq: {"auc"}}}} in percent; curves = {tracker: mean curves} for plots.
+    Attributes (not serialised): ``mode``; ``curves`` {tracker: mean `Curves`};
+    ``sequence_curves`` {tracker: {seq: `Curves`}}.
     """
-    report, curves = {}, {}
-    for rdir in results_dirs:
-        rdir = Path(rdir)
-        name = rdir.resolve().name
-        per_seq: dict[str, SequenceCurves] = {}
-        for seq in sequences:
-            path = rdir / f"{seq.name}.txt"
-            if not path.exists():
-                if skip_missing:
-                    warnings.warn(f"{name}: no result for {seq.name}; skipped")
-                    continue
-                raise FileNotFoundError(f"result file missing: {path} (run `allinone test` first)")
-            pred = read_results(path)
-            if len(pred) != len(seq.boxes):
-                raise ValueError(f"{path}: {len(pred)} lines for {len(seq.boxes)} frames of {seq.name}")
-            per_seq[seq.name] = sequence_curves(pred, seq.boxes, seq.visible, seq.dataset, mode)
-        scores = summarize(list(per_seq.values()), mode)
-        report[name] = {**scores, "per_sequence": {k: {"auc": c.auc} for k, c in per_seq.items()}}
-        curves[name] = {key: np.mean([getattr(c, key) for c in per_seq.values()], axis=0)
-                        for key in ("success", "precision", "norm_precision")}
-    return report, curves
+
+    def __init__(self, mode: str = "pytracking"):
+        super().__init__()
+        self.mode = mode
+        self.curves: dict[str, Curves] = {}
+        self.sequence_curves: dict[str, dict[str, Curves]] = {}
 
 
-def format_table(report: dict) -> str:
-    lines = [f"{'tracker':<24}{'AUC':>8}{'P@20':>8}{'NP':>8}{'seqs':>6}"]
+def tracker_name(results_dir: str | Path) -> str:
+    """The tracker's name: the results folder's name."""
+    path = Path(results_dir)
+    return path.name or path.resolve().name
+
+
+def _missing_message(path: Path, tracker: str) -> str:
+    folder = path.parent
+    why = f"the results folder {folder} does not exist" if not folder.is_dir() else f"tracker '{tracker}'"
+    return f"result file missing: {path} ({why}; run `allinone test` first, or skip missing sequences)"
+
+
+def _find_results(sequences: list, dirs: list[Path], names: list[str], skip_missing: bool) -> list:
+    """The sequences every tracker has a result for (or an error naming the first missing file)."""
+    missing: dict[str, list[str]] = {name: [] for name in names}
+    for seq in sequences:
+        for d, name in zip(dirs, names):
+            path = result_path(d, seq.name)
+            if not path.is_file():
+                if not skip_missing:
+                    raise FileNotFoundError(_missing_message(path, name))
+                missing[name].append(seq.name)
+    for name, seqs in missing.items():
+        if seqs:
+            shown = ", ".join(seqs[:5]) + (f", … ({len(seqs)} in all)" if len(seqs) > 5 else "")
+            warnings.warn(f"{name}: no result for {shown}; skipped for every tracker", stacklevel=3)
+    dropped = {s for seqs in missing.values() for s in seqs}
+    kept = [seq for seq in sequences if seq.name not in dropped]
+    if not kept:
+        raise FileNotFoundError(f"no sequence has results for every tracker in {', '.join(map(str, dirs))}")
+    return kept
+
+
+def _score_sequence(seq, path: Path, mode: str) -> Curves:
+    pred = read_results(path)
+    gt = seq.boxes
+    if len(pred) != len(gt):
+        raise ValueError(f"{path}: {len(pred)} result lines but sequence '{seq.name}' has {len(gt)} "
+                         "frames; the file must hold one box per frame")
+    policy = absence_policy(getattr(seq, "dataset", "") or "")
+    visible = seq.visible if policy.use_flags else None
+    try:
+        return sequence_curves(pred, gt, visible, absent_is_miss=policy.absent_is_miss, mode=mode)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def analyze(sequences: Iterable, results_dirs: Seq[str | Path], mode: str = "pytracking",
+            skip_missing: bool = False, *, print_table: bool = True) -> AnalysisReport:
+    """Score each results folder on `sequences`; prints a table unless ``print_table=False``.
+
+    Raises FileNotFoundError naming the first missing ``<seq>.txt`` (unless ``skip_missing``:
+    then a warning, and the sequence is left out for all trackers), ValueError naming the file
+    and both counts when a file's line count differs from the sequence's frame count.
+    """
+    check_mode(mode)
+    sequences = list(sequences)
+    dirs = [Path(d) for d in results_dirs]
+    if not dirs:
+        raise ValueError("no results folder given")
+    if not sequences:
+        raise ValueError("no sequences to score")
+    names = [tracker_name(d) for d in dirs]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"several results folders are named {', '.join(dup)}; the folder's name is the "
+                         "tracker's name in the report: rename or copy one")
+    kept = _find_results(sequences, dirs, names, skip_missing)
+    report = AnalysisReport(mode)
+    for d, name in zip(dirs, names):
+        per_seq = {seq.name: _score_sequence(seq, result_path(d, seq.name), mode) for seq in kept}
+        report.sequence_curves[name] = per_seq
+        report.curves[name] = mean_curves(list(per_seq.values()))
+        report[name] = {**report.curves[name].scores(),
+                        "per_sequence": {s: {"auc": c.auc} for s, c in per_seq.items()}}
+    if print_table:
+        print(format_table(report))
+    return report
+
+
+def format_table(report: AnalysisReport) -> str:
+    """Tracker, AUC, P@20, NP and #sequences, best AUC first (percent, 2 decimals)."""
+    np_head = "NP(mean)" if getattr(report, "mode", "pytracking") == "got10k" else "NP@0.20"
+    width = max([len("tracker")] + [len(n) for n in report])
+    lines = [f"{'tracker':<{width}}  {'AUC':>7}  {'P@20':>7}  {np_head:>8}  {'#seqs':>5}"]
     for name, r in sorted(report.items(), key=lambda kv: -kv[1]["auc"]):
-        lines.append(f"{name:<24}{r['auc']:>8.2f}{r['precision']:>8.2f}{r['norm_precision']:>8.2f}"
-                     f"{len(r['per_sequence']):>6}")
+        lines.append(f"{name:<{width}}  {r['auc']:>7.2f}  {r['precision']:>7.2f}  "
+                     f"{r['norm_precision']:>8.2f}  {len(r['per_sequence']):>5}")
     return "\n".join(lines)
 
 
-def analyze_command(dataset: str, root: str, results: list[Path], json_out: Optional[str] = None,
-                    plot_dir: Optional[str] = None, mode: str = "pytracking", split: Optional[str] = None) -> dict:
-    """What ``allinone analyze`` runs: open the dataset, score, print, write JSON and plots."""
+def analyze_command(dataset: str, root: str | Path, results: Seq[str | Path], json_out: Optional[str | Path] = None,
+                    plot_dir: Optional[str | Path] = None, mode: str = "pytracking", split: Optional[str] = None,
+                    skip_missing: bool = False) -> AnalysisReport:
+    """What ``allinone analyze`` runs: open the dataset, score, print the table, write JSON and plots.
+
+    dataset/root/split: passed to `allinone.data.open_dataset`. results: one folder per tracker.
+    json_out: where to write the report (parent folders created). plot_dir: folder for
+    ``success_plot.png``, ``precision_plot.png``, ``norm_precision_plot.png``.
+    """
     from ..data import open_dataset
 
-    ds = open_dataset(dataset, root, split=split) if split else open_dataset(dataset, root)
-    report, curves = analyze(ds.sequences(), results, mode=mode)
-    print(format_table(report))
+    ds = open_dataset(dataset, root, split=split)
+    report = analyze(ds.sequences(), results, mode=mode, skip_missing=skip_missing)
     if json_out:
-        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_out).write_text(json.dumps(report, indent=1))
+        out = Path(json_out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2) + "\n")
     if plot_dir:
         from .plots import write_plots
 
-        write_plots(Path(plot_dir), curves, report, dataset)
+        paths = write_plots(report, plot_dir, dataset=dataset)
+        print(f"plots: {', '.join(str(p) for p in paths.values())}")
     return report

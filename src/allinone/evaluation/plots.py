@@ -1,46 +1,71 @@
-"""Success, precision and normalised-precision plots (PNG), as the field draws them."""
+"""Success, precision and normalised-precision plots (PNG), drawn as pytracking / OTB draw them.
+
+One line per tracker, legend entries ``"Name [72.8]"`` sorted by that plot's score, axis labels as
+in pytracking's plots, curves in percent. Rendered with matplotlib's Agg canvas directly (no
+pyplot, no global backend switch), so it works headless and in worker processes.
+"""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
-from .metrics import CENTER_THRESHOLDS, NORM_THRESHOLDS, OVERLAP_THRESHOLDS
+from .metrics import Curves, thresholds
+
+_STYLES = ["-", "--", "-."]
+
+# (key, score key, title, x label, y label, legend location)
+_PLOTS = [
+    ("success", "auc", "Success", "Overlap threshold", "Overlap Precision [%]", "lower left"),
+    ("precision", "precision", "Precision", "Location error threshold [pixels]", "Distance Precision [%]",
+     "lower right"),
+    ("norm_precision", "norm_precision", "Normalized Precision", "Location error threshold",
+     "Distance Precision [%]", "lower right"),
+]
 
 
-def _plot(path: Path, x: np.ndarray, curves: dict[str, np.ndarray], scores: dict[str, float],
-          title: str, xlabel: str, ylabel: str) -> None:
-    import matplotlib
+def plot_curve(path: str | Path, x: np.ndarray, curves: dict[str, np.ndarray], scores: dict[str, float], *,
+               title: str, xlabel: str, ylabel: str, legend_loc: str = "lower left") -> Path:
+    """One PNG: `curves[name]` (fractions) against `x`; legend ``name [score]`` best first."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=120)
-    for name in sorted(curves, key=lambda n: -scores[n]):
-        ax.plot(x, curves[name] * 100, linewidth=2, label=f"{name} [{scores[name]:.1f}]")
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(x[0], x[-1]), ylim=(0, 100))
-    ax.grid(True, linestyle=":")
-    ax.legend(loc="lower left" if "Success" in title else "lower right", fontsize=8)
+    path = Path(path)
+    fig = Figure(figsize=(6.0, 4.8), dpi=120)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    colors = [f"C{i}" for i in range(10)]
+    for i, name in enumerate(sorted(curves, key=lambda n: -scores[n])):
+        ax.plot(x, np.asarray(curves[name]) * 100.0, _STYLES[(i // 10) % len(_STYLES)], color=colors[i % 10],
+                linewidth=2.0, label=f"{name} [{scores[name]:.1f}]")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xlim=(float(x[0]), float(x[-1])), ylim=(0.0, 100.0))
+    ax.grid(True, linestyle="--", alpha=0.5)
+    if curves:
+        ax.legend(loc=legend_loc, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
 
 
-def write_plots(out_dir: Path, per_tracker: dict[str, dict[str, np.ndarray]], scores: dict[str, dict[str, float]],
-                dataset: str) -> list[Path]:
-    """per_tracker[name] = {"success", "precision", "norm_precision"} mean curves; returns the PNGs."""
+def write_plots(report, out_dir: str | Path, dataset: Optional[str] = None) -> dict[str, Path]:
+    """``success_plot.png``, ``precision_plot.png``, ``norm_precision_plot.png`` in `out_dir`.
+
+    report: an `analysis.AnalysisReport` (scores per tracker, mean curves in ``report.curves``).
+    Returns {"success" | "precision" | "norm_precision": path}.
+    """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    specs = [("success", OVERLAP_THRESHOLDS, "auc", f"Success plot of OPE on {dataset}", "Overlap threshold",
-              "Overlap Precision [%]"),
-             ("precision", CENTER_THRESHOLDS, "precision", f"Precision plot of OPE on {dataset}",
-              "Location error threshold [pixels]", "Distance Precision [%]"),
-             ("norm_precision", NORM_THRESHOLDS, "norm_precision", f"Normalized Precision plot of OPE on {dataset}",
-              "Location error threshold", "Distance Precision [%]")]
-    paths = []
-    for key, x, score_key, title, xl, yl in specs:
-        path = out_dir / f"{key}_plot.png"
-        _plot(path, x, {n: c[key] for n, c in per_tracker.items()}, {n: s[score_key] for n, s in scores.items()},
-              title, xl, yl)
-        paths.append(path)
+    mode = getattr(report, "mode", "pytracking")
+    curves: dict[str, Curves] = report.curves
+    xs = dict(zip(("success", "precision", "norm_precision"), thresholds(mode)))
+    suffix = f" on {dataset}" if dataset else ""
+    paths = {}
+    for key, score_key, title, xlabel, ylabel, loc in _PLOTS:
+        if key == "norm_precision" and mode == "got10k":
+            title += " (score: mean over 0–0.5)"
+        paths[key] = plot_curve(out_dir / f"{key}_plot.png", xs[key],
+                                {name: getattr(c, key) for name, c in curves.items()},
+                                {name: report[name][score_key] for name in curves},
+                                title=f"{title} plot{suffix}", xlabel=xlabel, ylabel=ylabel, legend_loc=loc)
     return paths
