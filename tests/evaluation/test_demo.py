@@ -1,0 +1,42 @@
+"""The embedded default: the bundled cpu-tiny model tracks SynthVL, and `allinone demo` runs end to end."""
+import json
+
+import numpy as np
+import pytest
+
+from allinone.data.synthetic import SynthConfig, generate_synthvl
+from allinone.evaluation.demo import run_demo
+from allinone.evaluation.analysis import analyze
+from allinone.evaluation.results import write_results
+from allinone.evaluation.runner import run_benchmark
+from allinone.data import open_dataset
+from allinone.track.tracker import default_checkpoint
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    try:
+        return default_checkpoint()
+    except FileNotFoundError:
+        pytest.skip("no bundled checkpoint in this checkout")
+
+
+def test_bundled_model_tracks_synthvl_far_better_than_chance(bundled, tmp_path):
+    generate_synthvl(tmp_path / "data", 4, seed=123, split="test", config=SynthConfig(min_frames=40, max_frames=60),
+                     progress=False)
+    run_benchmark("synthvl", str(tmp_path / "data"), str(bundled), str(tmp_path / "bundled"), progress=False)
+    sequences = open_dataset("synthvl", tmp_path / "data").sequences()
+    static = tmp_path / "static"  # a "tracker" that never moves from the first box
+    static.mkdir()
+    for seq in sequences:
+        write_results(static / f"{seq.name}.txt", np.repeat(seq.boxes[:1], len(seq), axis=0))
+    report = analyze(sequences, [tmp_path / "bundled", static])
+    assert report["bundled"]["auc"] > report["static"]["auc"] + 15, report
+
+
+def test_demo_end_to_end(bundled, tmp_path):
+    run_demo(tmp_path / "demo", sequences=2)
+    scores = json.loads((tmp_path / "demo" / "scores.json").read_text())
+    assert set(scores) == {"allinone-cpu-tiny", "allinone-cpu-tiny-box-only"}
+    assert (tmp_path / "demo" / "plots" / "success_plot.png").exists()
+    assert (tmp_path / "demo" / "video" / "annotated.mp4").stat().st_size > 0
