@@ -10,8 +10,12 @@ from .datasets.base import Dataset
 
 def _registry() -> dict[str, Callable[..., Dataset]]:
     from .datasets.lasot import LaSOT, LaSOTExt, SynthVL
+    from .datasets.otb99l import OTB99L
+    from .datasets.tnl2k import TNL2K
+    from .datasets.webuav3m import WebUAV3M
 
-    return {"lasot": LaSOT, "lasot_ext": LaSOTExt, "synthvl": SynthVL}
+    return {"lasot": LaSOT, "lasot_ext": LaSOTExt, "synthvl": SynthVL, "tnl2k": TNL2K, "otb99l": OTB99L,
+            "webuav3m": WebUAV3M}
 
 
 # The readers the project's interface names; those not registered above are not written yet.
