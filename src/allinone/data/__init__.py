@@ -10,15 +10,19 @@ from .datasets.base import Dataset
 
 def _registry() -> dict[str, Callable[..., Dataset]]:
     from .datasets.lasot import LaSOT, LaSOTExt, SynthVL
+    from .datasets.got10k import GOT10k
     from .datasets.otb99l import OTB99L
+    from .datasets.still import COCO, RefCOCOg, VisualGenome
     from .datasets.tnl2k import TNL2K
+    from .datasets.trackingnet import TrackingNet
     from .datasets.webuav3m import WebUAV3M
 
     return {"lasot": LaSOT, "lasot_ext": LaSOTExt, "synthvl": SynthVL, "tnl2k": TNL2K, "otb99l": OTB99L,
-            "webuav3m": WebUAV3M}
+            "webuav3m": WebUAV3M, "got10k": GOT10k, "trackingnet": TrackingNet, "coco": COCO,
+            "refcocog": RefCOCOg, "visual_genome": VisualGenome}
 
 
-# The readers the project's interface names; those not registered above are not written yet.
+# The names of the project's interface.
 DATASET_NAMES = ("lasot", "lasot_ext", "tnl2k", "otb99l", "webuav3m", "got10k", "trackingnet", "coco",
                  "refcocog", "visual_genome", "synthvl")
 
@@ -27,9 +31,6 @@ def open_dataset(name: str, root: str | Path, split: Optional[str] = None, **kwa
     """Open the dataset `name` (see `DATASET_NAMES`) stored under `root`."""
     readers = _registry()
     if name not in readers:
-        if name in DATASET_NAMES:
-            raise DatasetError(f"the reader for '{name}' is not available yet in this version; "
-                               f"available: {', '.join(sorted(readers))}")
         raise DatasetError(f"unknown dataset '{name}'; known: {', '.join(DATASET_NAMES)}")
     return readers[name](root, split=split, **kwargs)
 
