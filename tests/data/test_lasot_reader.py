@@ -66,3 +66,10 @@ def test_missing_root_and_missing_frame(tmp_path):
         open_dataset("lasot", tmp_path)["dog-19"].read_frame(1)
     with pytest.raises(DatasetError, match="unknown dataset"):
         open_dataset("imagenet", tmp_path)
+
+
+def test_lasot_ext_under_its_subset_folder(tmp_path):
+    make_lasot(tmp_path / "LaSOT_extension_subset", names=("atv-1", "atv-10"))
+    ds = open_dataset("lasot_ext", tmp_path)
+    assert ds.sequence_names() == ["atv-1", "atv-10"]  # every sequence is a test sequence
+    assert ds["atv-10"].dataset == "lasot_ext"
