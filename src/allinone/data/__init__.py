@@ -9,12 +9,14 @@ from .datasets.base import Dataset
 
 
 def _registry() -> dict[str, Callable[..., Dataset]]:
-    from .datasets.lasot import LaSOT, LaSOTExt, SynthVL
+    from .datasets.coco import COCO
     from .datasets.got10k import GOT10k
+    from .datasets.lasot import LaSOT, LaSOTExt, SynthVL
     from .datasets.otb99l import OTB99L
-    from .datasets.still import COCO, RefCOCOg, VisualGenome
+    from .datasets.refcocog import RefCOCOg
     from .datasets.tnl2k import TNL2K
     from .datasets.trackingnet import TrackingNet
+    from .datasets.visual_genome import VisualGenome
     from .datasets.webuav3m import WebUAV3M
 
     return {"lasot": LaSOT, "lasot_ext": LaSOTExt, "synthvl": SynthVL, "tnl2k": TNL2K, "otb99l": OTB99L,

@@ -176,7 +176,7 @@ class Tracker:
 
     def _locate_from_text(self, frame: np.ndarray, text: str) -> np.ndarray:
         h, w = frame.shape[:2]
-        m, d = self.config.model, self.config.data
+        m = self.config.model
         side = float(max(w, h))
         centre = np.array([w / 2 - side / 4, h / 2 - side / 4, side / 2, side / 2])
         template, _ = self._crop(frame, centre, 1.0, m.template_size)
