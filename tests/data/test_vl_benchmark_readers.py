@@ -86,3 +86,21 @@ def test_webuav3m_class_split_and_errors(tmp_path):
     _gt(d / "groundtruth_rect.txt", 5)
     with pytest.raises(DatasetError, match="3 frames"):
         open_dataset("webuav3m", tmp_path)["bicycle_rider_017"]
+
+
+def test_benchmark_formats_feed_the_sampler_and_report_image_size(tmp_path):
+    from allinone import load_config
+    from allinone.data.pairs import PairDataset
+    from allinone.data.sampler import PairSampler
+    from allinone.text import default_tokenizer
+
+    d = tmp_path / "Test" / "car_001"
+    for i in range(1, 6):
+        _img(d / "img" / f"{i:06d}.jpg", value=40 * i)
+    (d / "groundtruth_rect.txt").write_text("".join(f"{i},{i},6,5\n" for i in range(5)))
+    (d / "language.txt").write_text("a car\n")
+    ds = open_dataset("webuav3m", tmp_path)
+    assert ds[0].get_image_size() == (16, 16)
+    cfg = load_config("cpu-tiny")
+    pairs = PairDataset(PairSampler([(ds, 1.0)], 200), cfg.model, cfg.data, default_tokenizer(), 3, seed=0)
+    assert all(pairs[i]["has_text"] for i in range(3))

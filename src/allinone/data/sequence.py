@@ -51,6 +51,13 @@ class Sequence:
     def __len__(self) -> int:
         return len(self.frames)
 
+    def get_image_size(self) -> tuple[int, int]:
+        """``(W, H)`` of the frames: from the annotation when known, else read from the first frame."""
+        if self.image_size is None:
+            h, w = self.read_frame(0).shape[:2]
+            self.image_size = (w, h)
+        return self.image_size
+
     def read_frame(self, index: int) -> np.ndarray:
         """Frame `index` as an RGB uint8 (H, W, 3) array."""
         path = self.frames[index]
