@@ -75,12 +75,13 @@ class Dataset:
 
     name = "dataset"
     is_video = True
+    default_split: Optional[str] = None
 
     def __init__(self, root: str | Path, split: Optional[str] = None):
         self.root = Path(root)
         if not self.root.is_dir():
             raise DatasetError(f"{self.name}: dataset root not found: {self.root} ({self.layout_hint()})")
-        self.split = split
+        self.split = split or self.default_split
         self._names = self._list()
         self._cache: dict[str, Sequence] = {}
 

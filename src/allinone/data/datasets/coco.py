@@ -9,12 +9,13 @@ class COCO(StillImageDataset):
     """COCO 2017 instances (split 'train' or 'val'): text "category, supercategory"; crowd boxes skipped."""
 
     name = "coco"
+    default_split = "train"
 
     def layout_hint(self) -> str:
         return "expected <root>/annotations/instances_train2017.json and <root>/images/train2017/"
 
     def _records(self):
-        split = self.split or "train"
+        split = self.split
         ann = _read_json(self.root / "annotations" / f"instances_{split}2017.json", "COCO annotations")
         images = {im["id"]: im for im in ann["images"]}
         cats = {c["id"]: f"{c['name']}, {c['supercategory']}" for c in ann["categories"]}

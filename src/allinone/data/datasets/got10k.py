@@ -43,16 +43,17 @@ class GOT10k(Dataset):
 
     name = "got10k"
 
+    default_split = "train"
+
     def __init__(self, root: str | Path, split: Optional[str] = None, pseudo_text: bool = False):
-        self._split_name = split or "train"
         self.pseudo_text = pseudo_text
-        super().__init__(root, self._split_name)
+        super().__init__(root, split)
 
     def layout_hint(self) -> str:
         return "expected <root>/train/list.txt and <root>/train/GOT-10k_Train_000001/{00000001.jpg, groundtruth.txt}"
 
     def _list(self) -> list[str]:
-        self.base = self.root / self._split_name if (self.root / self._split_name).is_dir() else self.root
+        self.base = self.root / self.split if (self.root / self.split).is_dir() else self.root
         listing = self.base / "list.txt"
         if listing.is_file():
             names = [line.strip() for line in read_lines(listing) if line.strip()]

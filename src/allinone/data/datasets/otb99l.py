@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -32,35 +31,33 @@ class OTB99L(Dataset):
 
     name = "otb99l"
 
-    def __init__(self, root: str | Path, split: Optional[str] = None):
-        self._split_name = split or "test"
-        super().__init__(root, self._split_name)
+    default_split = "test"
 
     def layout_hint(self) -> str:
         return "expected <root>/OTB_videos/<Seq>/ + <root>/OTB_query_test/<Seq>.txt, or <root>/test/<Seq>/"
 
     def _list(self) -> list[str]:
-        query = self.root / f"OTB_query_{self._split_name}"
-        self.restructured = not query.is_dir() and (self.root / self._split_name).is_dir()
+        query = self.root / f"OTB_query_{self.split}"
+        self.restructured = not query.is_dir() and (self.root / self.split).is_dir()
         if self.restructured:
-            names = sorted(p.name for p in (self.root / self._split_name).iterdir() if p.is_dir())
+            names = sorted(p.name for p in (self.root / self.split).iterdir() if p.is_dir())
         elif query.is_dir():
             names = sorted(p.stem for p in query.glob("*.txt"))
         else:
             names = []
         if not names:
-            raise DatasetError(f"{self.name}: no {self._split_name} sequences under {self.root} ({self.layout_hint()})")
+            raise DatasetError(f"{self.name}: no {self.split} sequences under {self.root} ({self.layout_hint()})")
         return names
 
     def _load(self, name: str) -> Sequence:
         video, _, target = name.partition("-")
         if self.restructured:
-            d = self.root / self._split_name / name
+            d = self.root / self.split / name
             gt, text_file = d / "groundtruth_rect.txt", d / "nlp.txt"
         else:
             d = self.root / "OTB_videos" / video
             gt = d / (f"groundtruth_rect.{target}.txt" if target else "groundtruth_rect.txt")
-            text_file = self.root / f"OTB_query_{self._split_name}" / f"{name}.txt"
+            text_file = self.root / f"OTB_query_{self.split}" / f"{name}.txt"
         boxes = read_boxes(gt)
         start = START_FRAME.get(video, 1)
         if not (d / "img").is_dir():

@@ -37,6 +37,7 @@ class RefCOCOg(StillImageDataset):
     """RefCOCOg: one sample per referring sentence (split 'train', 'val' or 'test'; refs 'umd' or 'google')."""
 
     name = "refcocog"
+    default_split = "train"
 
     def __init__(self, root: str | Path, split: Optional[str] = None, refs: str = "umd"):
         self.refs_kind = refs
@@ -58,7 +59,7 @@ class RefCOCOg(StillImageDataset):
         images = {im["id"]: im for im in inst["images"]}
         anns = {a["id"]: a for a in inst["annotations"]}
         folder = _first_dir(self.root / "images" / "train2014", self.root / "train2014")
-        split = self.split or "train"
+        split = self.split
         recs = {}
         for ref in refs:
             if ref.get("split") != split:

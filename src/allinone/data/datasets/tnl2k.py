@@ -7,7 +7,6 @@ damaged; reading it raises `FrameReadError` naming it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -37,9 +36,7 @@ class TNL2K(Dataset):
 
     name = "tnl2k"
 
-    def __init__(self, root: str | Path, split: Optional[str] = None):
-        self._split_name = split or "test"
-        super().__init__(root, self._split_name)
+    default_split = "test"
 
     def layout_hint(self) -> str:
         return "expected <root>/{train,test}/<seq>/{imgs/, groundtruth.txt, language.txt}"
@@ -49,7 +46,7 @@ class TNL2K(Dataset):
         return d / name if (d / name / "groundtruth.txt").exists() else d
 
     def _list(self) -> list[str]:
-        self.base = _split_root(self.root, self._split_name, (self._split_name, self._split_name.upper()))
+        self.base = _split_root(self.root, self.split, (self.split, self.split.upper()))
         names = sorted(p.name for p in self.base.iterdir() if p.is_dir() and (
             (p / "groundtruth.txt").exists() or (p / p.name / "groundtruth.txt").exists()))
         if not names:

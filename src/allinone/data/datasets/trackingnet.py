@@ -17,10 +17,11 @@ class TrackingNet(Dataset):
     """TrackingNet training chunks; sequence names are ``TRAIN_<k>/<video>``."""
 
     name = "trackingnet"
+    default_split = "train"
 
     def __init__(self, root: str | Path, split: Optional[str] = None, chunks: Optional[Seq[int]] = None):
         self.chunks = chunks
-        super().__init__(root, split or "train")
+        super().__init__(root, split)
 
     def layout_hint(self) -> str:
         return "expected <root>/TRAIN_0/{anno/<video>.txt, frames/<video>/0.jpg}"

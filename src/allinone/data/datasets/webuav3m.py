@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -20,15 +18,13 @@ class WebUAV3M(Dataset):
 
     name = "webuav3m"
 
-    def __init__(self, root: str | Path, split: Optional[str] = None):
-        self._split_name = split or "test"
-        super().__init__(root, self._split_name)
+    default_split = "test"
 
     def layout_hint(self) -> str:
         return "expected <root>/Test/<seq>/{img/000001.jpg, groundtruth_rect.txt, language.txt}"
 
     def _list(self) -> list[str]:
-        s = self._split_name
+        s = self.split
         self.base = _split_root(self.root, s, (s.capitalize(), s, s.upper()))
         names = sorted(p.name for p in self.base.iterdir() if (p / "groundtruth_rect.txt").exists())
         if not names:
