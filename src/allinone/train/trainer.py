@@ -99,7 +99,7 @@ def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets:
     if opts.vocab:
         tok = TextTokenizer.from_file(opts.vocab, max_len=cfg.model.max_text_len)
     else:  # deterministic: every rank builds the same vocabulary
-        texts = [s.text for ds, _ in datasets for s in ds.sequences() if s.text] + default_corpus()
+        texts = [t for ds, _ in datasets for t in ds.texts()] + default_corpus()
         tok = build_vocab(texts, vocab_size=min(cfg.model.vocab_size, 8192), max_len=cfg.model.max_text_len)
     if tok.vocab_size > cfg.model.vocab_size:
         raise TrainingError(f"tokenizer has {tok.vocab_size} tokens but model.vocab_size is "

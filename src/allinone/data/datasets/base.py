@@ -111,6 +111,10 @@ class Dataset:
     def sequences(self) -> list[Sequence]:
         return [self[i] for i in range(len(self))]
 
+    def texts(self) -> list[str]:
+        """The non-empty descriptions of the dataset (to build a vocabulary from)."""
+        return [s.text for s in self.sequences() if s.text]
+
 
 def sorted_frames(folder: Path, exts: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp")) -> list[str]:
     """Image files of a folder in natural order (2.jpg before 10.jpg)."""

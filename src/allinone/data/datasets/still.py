@@ -25,6 +25,16 @@ class StillImageDataset(Dataset):
             raise DatasetError(f"{self.name}: no annotations under {self.root} ({self.layout_hint()})")
         return list(self._recs)
 
+    def __getitem__(self, index: int | str) -> Sequence:
+        """Built on each access, not cached: still-image sets hold up to ~10^6 annotations."""
+        name = self._names[index] if isinstance(index, int) else index
+        if name not in self._recs:
+            raise KeyError(f"{self.name}: no sample named {name!r}")
+        return self._load(name)
+
+    def texts(self) -> list[str]:
+        return [rec[2] for rec in self._recs.values() if rec[2]]
+
     def _load(self, name: str) -> Sequence:
         image, box, text, size = self._recs[name]
         return Sequence(name=name, frames=[image], boxes=np.asarray([box], float), visible=[True], text=text,
