@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -110,3 +111,30 @@ def test_missing_dataset_root_and_bad_config_fail_in_one_line(tmp_path):
     res = subprocess.run(_cli(["train", "--config", "cpu-tiny", "--data", "synthvl=x", "--out", str(tmp_path / "r"),
                                "--set", "model.search_size=100"]), capture_output=True, text=True)
     assert res.returncode == 2 and "model.search_size" in res.stderr
+
+
+def test_non_finite_loss_stops_with_the_step(synth_root, tmp_path, monkeypatch):
+    from allinone.train import losses
+    from allinone.train.errors import TrainingError
+
+    real = losses.AllInOneLoss.forward
+    calls = {"n": 0}
+
+    def poisoned(self, out, gt, has_text):
+        total, stats = real(self, out, gt, has_text)
+        calls["n"] += 1
+        return (total * float("nan"), stats) if calls["n"] == 3 else (total, stats)
+
+    monkeypatch.setattr(losses.AllInOneLoss, "forward", poisoned)
+    with pytest.raises(TrainingError, match="non-finite loss at step 2"):
+        train(TrainOptions(config="cpu-tiny", data={"synthvl": str(synth_root / "train")}, out=tmp_path / "nan",
+                           steps=5, batch_size=2, overrides=TINY, progress=False))
+
+
+def test_gradient_accumulation_runs(synth_root, tmp_path):
+    out = tmp_path / "accum"
+    train(TrainOptions(config="cpu-tiny", data={"synthvl": str(synth_root / "train")}, out=out, steps=2,
+                       batch_size=2, overrides=TINY + ["train.accumulate_steps=3"], log_every=1, progress=False))
+    logs = read_metrics(out, "train")
+    assert [r["step"] for r in logs] == [1, 2] and all(np.isfinite(r["loss"]) for r in logs)
+    assert allinone.load_model(out) is not None
