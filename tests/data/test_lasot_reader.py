@@ -73,3 +73,11 @@ def test_lasot_ext_under_its_subset_folder(tmp_path):
     ds = open_dataset("lasot_ext", tmp_path)
     assert ds.sequence_names() == ["atv-1", "atv-10"]  # every sequence is a test sequence
     assert ds["atv-10"].dataset == "lasot_ext"
+
+
+def test_training_opens_lasot_on_its_training_split(tmp_path):
+    from allinone.data.sampler import build_datasets
+
+    make_lasot(tmp_path)
+    (ds, weight), = build_datasets({"lasot": str(tmp_path)}, {"lasot": 2.0})
+    assert ds.sequence_names() == ["airplane-2"] and weight == 2.0

@@ -102,11 +102,14 @@ class PairSampler:
                             f"with a visible target of at least 1x1 px; check the annotations")
 
 
-def build_datasets(spec: Mapping[str, str], weights: Mapping[str, float]) -> list[tuple[Any, float]]:
+def build_datasets(spec: Mapping[str, str], weights: Mapping[str, float],
+                   split: Optional[str] = "train") -> list[tuple[Any, float]]:
     """Open each ``name → root`` of `spec` with `open_dataset`, paired with its sampling weight.
 
     `weights` is ``DataConfig.datasets``; a dataset named on the command line but absent from it
     gets weight 1.0 (asking for it means using it). Used by ``allinone train --data NAME=ROOT``.
+    Datasets with splits are opened on `split` (training: LaSOT's 1,120 training sequences, not
+    its default test split); None opens each dataset's default split.
     """
     from . import open_dataset  # the readers import this package; import them only when asked
 
@@ -116,7 +119,7 @@ def build_datasets(spec: Mapping[str, str], weights: Mapping[str, float]) -> lis
         if weight < 0:
             raise ValueError(f"dataset '{name}': sampling weight {weight} must be >= 0")
         if weight > 0:
-            out.append((open_dataset(name, root), weight))
+            out.append((open_dataset(name, root, split=split), weight))
     if not out:
         raise ValueError(f"no dataset to train on: {dict(spec)!r} with weights {dict(weights)!r}; "
                          f"pass --data NAME=ROOT with a positive weight")

@@ -287,7 +287,7 @@ def _val_loader(opts: TrainOptions, cfg: Config, tokenizer: Any) -> DataLoader:
     from ..data.pairs import PairDataset, collate_pairs
     from ..data.sampler import PairSampler, build_datasets
 
-    val_sets = build_datasets(opts.val_data, {k: 1.0 for k in opts.val_data})
+    val_sets = build_datasets(opts.val_data, {k: 1.0 for k in opts.val_data}, split=None)
     val = PairDataset(PairSampler(val_sets, cfg.data.max_gap), cfg.model, cfg.data, tokenizer,
                       opts.val_pairs, cfg.train.seed + 1_000_003, train=False)
     return DataLoader(val, batch_size=cfg.train.batch_size, collate_fn=collate_pairs, num_workers=0)
