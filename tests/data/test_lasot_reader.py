@@ -81,3 +81,9 @@ def test_training_opens_lasot_on_its_training_split(tmp_path):
     make_lasot(tmp_path)
     (ds, weight), = build_datasets({"lasot": str(tmp_path)}, {"lasot": 2.0})
     assert ds.sequence_names() == ["airplane-2"] and weight == 2.0
+
+
+def test_texts_without_parsing_annotations(tmp_path):
+    make_lasot(tmp_path, names=("dog-19",))
+    (tmp_path / "dog" / "dog-19" / "groundtruth.txt").write_text("broken\n")  # not read for texts
+    assert open_dataset("lasot", tmp_path).texts() == ["white airplane flying in the sky"]

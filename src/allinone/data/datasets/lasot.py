@@ -70,6 +70,11 @@ class LaSOT(Dataset):
         test = set(lasot_test_sequences())
         return [n for n in found if (n in test) == (self.split == "test")]
 
+    def texts(self) -> list[str]:
+        """The descriptions alone (``nlp.txt``), without parsing the annotations."""
+        texts = (read_text(self.root / n.rsplit("-", 1)[0] / n / "nlp.txt") for n in self._names)
+        return [t for t in texts if t]
+
     def _load(self, name: str) -> Sequence:
         cls = name.rsplit("-", 1)[0]
         folder = self.root / cls / name
