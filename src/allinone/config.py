@@ -8,11 +8,13 @@ are the paper's (SPEC §3–6). Unknown keys, wrong types and impossible combina
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import yaml
 
@@ -41,6 +43,8 @@ class ModelConfig:
     # Candidate elimination: 0-based block indices and the keep ratio used at inference.
     ce_locations: list[int] = field(default_factory=lambda: [3, 6, 9])
     ce_keep_ratio: float = 0.7
+    # LayerScale on every residual branch (DINOv2 backbones; initial value, e.g. 1e-5); 0 = none.
+    layer_scale_init: float = 0.0
     # Language embedding (BERT embedding-layer shape).
     vocab_size: int = 30522
     max_text_len: int = 40
@@ -189,6 +193,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return {_coerce(k, key_tp, key): _coerce(v, val_tp, f"{key}.{k}") for k, v in value.items()}
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"config key '{key}' must be a finite number, got {value!r}")
             return float(value)
     elif tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -241,6 +247,8 @@ def validate(cfg: Config) -> Config:
         raise bad("model.ce_locations", m.ce_locations, "indices must be distinct")
     if m.text_pooling not in ("mean", "cls"):
         raise bad("model.text_pooling", m.text_pooling, "must be 'mean' or 'cls'")
+    if m.layer_scale_init < 0:
+        raise bad("model.layer_scale_init", m.layer_scale_init, "must be >= 0 (0 leaves LayerScale out)")
     if not 0.0 <= m.drop_path_rate < 1.0:
         raise bad("model.drop_path_rate", m.drop_path_rate, "must lie in [0, 1)")
     if not 0.0 <= m.text_dropout < 1.0:
@@ -253,8 +261,10 @@ def validate(cfg: Config) -> Config:
     for key in ("template_factor", "search_factor"):
         if getattr(d, key) <= 0:
             raise bad(f"data.{key}", getattr(d, key), "must be positive")
-    if len(d.mean) != 3 or len(d.std) != 3 or min(d.std) <= 0:
-        raise bad("data.std" if len(d.mean) == 3 else "data.mean", d.std, "need 3 RGB values, std > 0")
+    if len(d.mean) != 3:
+        raise bad("data.mean", d.mean, "needs 3 values (R, G, B)")
+    if len(d.std) != 3 or min(d.std) <= 0:
+        raise bad("data.std", d.std, "needs 3 values (R, G, B), each > 0")
     if any(w < 0 for w in d.datasets.values()):
         raise bad("data.datasets", d.datasets, "weights must be >= 0")
     t = cfg.train
@@ -271,7 +281,67 @@ def validate(cfg: Config) -> Config:
         raise bad("loss.temperature", cfg.loss.temperature, "must be positive")
     if not 0.0 < cfg.loss.heatmap_min_overlap < 1.0:
         raise bad("loss.heatmap_min_overlap", cfg.loss.heatmap_min_overlap, "must lie in (0, 1)")
+    _check_ranges(cfg)
+    _check_model_size(cfg.model)
     return cfg
+
+
+# Sanity bounds, far above any real tracker (ViT-g has about 1.1 billion parameters): a value past
+# them is a typo that would otherwise allocate (or try to allocate) hundreds of gigabytes.
+MAX_PARAMETERS = 10_000_000_000
+MAX_DEPTH = 1000
+MAX_TOKENS = 16384
+MAX_TEXT_LEN = 4096
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Values that must not be negative (or zero) and that `validate`'s shape checks leave open."""
+    at_least = {
+        "train.lr": (cfg.train.lr, 0.0, False), "train.weight_decay": (cfg.train.weight_decay, 0.0, True),
+        "train.backbone_lr_mult": (cfg.train.backbone_lr_mult, 0.0, True),
+        "train.grad_clip": (cfg.train.grad_clip, 0.0, False),
+        "train.lr_drop_factor": (cfg.train.lr_drop_factor, 0.0, False),
+        "train.warmup_steps": (cfg.train.warmup_steps, 0, True), "train.num_workers": (cfg.train.num_workers, 0, True),
+        "train.seed": (cfg.train.seed, 0, True), "train.lr_drop_epoch": (cfg.train.lr_drop_epoch, 0, True),
+        "train.ce_start_epoch": (cfg.train.ce_start_epoch, 0, True), "data.max_gap": (cfg.data.max_gap, 0, True),
+        "track.min_inside_px": (cfg.track.min_inside_px, 0.0, True),
+    }
+    for name in ("search_center_jitter", "search_scale_jitter", "template_center_jitter", "template_scale_jitter"):
+        at_least[f"data.{name}"] = (getattr(cfg.data, name), 0.0, True)
+    for name in ("focal_weight", "giou_weight", "l1_weight", "cma_weight", "ima_weight"):
+        at_least[f"loss.{name}"] = (getattr(cfg.loss, name), 0.0, True)
+    for key, (value, low, inclusive) in at_least.items():
+        if value < low or (value == low and not inclusive):
+            raise ConfigError(f"config key '{key}' = {value!r}: must be {'>=' if inclusive else '>'} {low}")
+
+
+def estimated_parameters(m: ModelConfig) -> int:
+    """Parameters of a model of shape `m` (the MMA projections included), to within a few percent."""
+    c = m.embed_dim
+    tokens = m.template_grid ** 2 + m.search_grid ** 2
+    blocks = m.depth * int((4 + 2 * m.mlp_ratio) * c * c)
+    embeddings = (m.vocab_size + m.max_text_len + m.type_vocab_size + tokens + 3 * m.patch_size ** 2) * c
+    h = m.head_channels
+    head = 3 * 9 * (c * h + h * h // 2 + h * h // 8 + h * h // 32)  # three branches of 3x3 convs
+    alignment = (tokens + 1) * c * m.align_dim  # flattened tokens → align_dim (MMA projections)
+    return blocks + embeddings + head + alignment + c * c  # + the language projection
+
+
+def _check_model_size(m: ModelConfig) -> None:
+    """Refuse shapes that could not be allocated, before anything is (see the MAX_* bounds)."""
+    if m.depth > MAX_DEPTH:
+        raise ConfigError(f"config key 'model.depth' = {m.depth}: at most {MAX_DEPTH} blocks")
+    if m.max_text_len > MAX_TEXT_LEN:
+        raise ConfigError(f"config key 'model.max_text_len' = {m.max_text_len}: at most {MAX_TEXT_LEN} tokens")
+    tokens = m.template_grid ** 2 + m.search_grid ** 2
+    if tokens > MAX_TOKENS:
+        raise ConfigError(f"model.template_size={m.template_size} and model.search_size={m.search_size} with "
+                          f"model.patch_size={m.patch_size} make {tokens} image tokens; at most {MAX_TOKENS}")
+    n = estimated_parameters(m)
+    if n > MAX_PARAMETERS:
+        raise ConfigError(f"model.embed_dim={m.embed_dim}, model.depth={m.depth}, model.mlp_ratio={m.mlp_ratio}, "
+                          f"model.vocab_size={m.vocab_size} make about {n / 1e9:.0f} billion parameters "
+                          f"({4 * n / 2 ** 30:,.0f} GiB in fp32); at most {MAX_PARAMETERS / 1e9:.0f} billion")
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:
@@ -300,26 +370,58 @@ def load_config(name_or_path: Union[str, Path, Config], overrides: Union[list[st
     return config_from_dict(data)
 
 
-def _read_config_mapping(name_or_path: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, plus YAML 1.2 floats without a dot (``1e-3``, ``5E+4``): PyYAML's YAML 1.1
+    rules read those as strings, and ``train.lr: 1e-3`` must be the number it looks like."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Parse YAML text (safe, with `_YamlLoader`'s floats); a syntax error is a `ConfigError` naming `where`."""
+    try:
+        return yaml.load(text, Loader=_YamlLoader)
+    except yaml.YAMLError as exc:
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        detail = f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark and problem else str(exc)
+        raise ConfigError(f"{where}: not valid YAML ({' '.join(detail.split())})") from None
+
+
+def _config_path(name_or_path: str, relative_to: Optional[Path]) -> Path:
+    """A preset's file, or the YAML file `name_or_path` (a relative ``base:`` is looked up next to
+    the file naming it first, then from the working directory)."""
     path = Path(name_or_path)
     if not path.suffix and (PRESET_DIR / f"{name_or_path}.yaml").exists():
-        path = PRESET_DIR / f"{name_or_path}.yaml"
-    elif not path.exists():
-        raise ConfigError(
-            f"no config preset or file named '{name_or_path}' (presets: {', '.join(preset_names())})"
-        )
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        return PRESET_DIR / f"{name_or_path}.yaml"
+    candidates = [path]
+    if relative_to is not None and not path.is_absolute():
+        candidates.insert(0, relative_to.parent / path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    where = f" (looked in {relative_to.parent} and the working directory)" if relative_to is not None else ""
+    raise ConfigError(f"no config preset or file named '{name_or_path}'{where} (presets: {', '.join(preset_names())})")
+
+
+def _read_config_mapping(name_or_path: str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    path = _config_path(name_or_path, _seen[-1] if _seen else None)
+    data = parse_yaml(path.read_text(), str(path))
+    if data is None:
+        raise ConfigError(f"{path}: the config file is empty; give at least 'base: <preset>' "
+                          f"(presets: {', '.join(preset_names())}) or the keys to set")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config file must hold a mapping at the top level")
     base = data.pop("base", None)
     data.setdefault("name", path.stem)
     if base is not None:
-        if base in _seen:
+        if not isinstance(base, str) or not base.strip():
+            raise ConfigError(f"{path}: 'base' must name a preset or a YAML file, got {base!r}")
+        if _config_path(base, path).resolve() in {p.resolve() for p in _seen + (path,)}:
             raise ConfigError(f"{path}: 'base: {base}' forms a cycle")
-        merged = _read_config_mapping(str(base), _seen + (str(path),))
+        merged = _read_config_mapping(base, _seen + (path,))
         _deep_update(merged, data)
         data = merged
     return data
@@ -343,7 +445,7 @@ def _apply_override(data: dict[str, Any], item: str) -> None:
         node = node.setdefault(p, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override '{item}': '{p}' is not a section")
-    node[parts[-1]] = yaml.safe_load(raw)
+    node[parts[-1]] = parse_yaml(raw, f"override '{item}'")
 
 
 def save_config(cfg: Config, path: Union[str, Path]) -> None:

@@ -87,7 +87,9 @@ def test_missing_result_file_is_named_or_skipped_for_every_tracker(tmp_path):
 def test_wrong_line_count_and_invalid_boxes_name_the_file(tmp_path):
     res = _results(tmp_path / "t", a=GT[:3])
     with pytest.raises(ValueError, match=r"a\.txt: 3 result lines but sequence 'a' has 4 frames"):
-        analyze([_seq("a")], [res], print_table=False)
+        analyze([_seq("a", "lasot")], [res], print_table=False)
+    with pytest.raises(ValueError, match=r"a\.txt: 3 result lines but sequence 'a' has 4 frames"):
+        analyze([_seq("a")], [res], mode="got10k", print_table=False)
     (res / "a.txt").write_text("10\t10\t20\t20\n" * 3 + "nan\tnan\tnan\tnan\n")
     with pytest.raises(ValueError, match=r"a\.txt: invalid prediction at frame 4"):
         analyze([_seq("a")], [res], print_table=False)
@@ -124,3 +126,71 @@ def test_analyze_command_reads_a_lasot_layout_and_writes_json(tmp_path, capsys):
     assert scores["mine"]["auc"] == pytest.approx(0.75 * 20 / 21 * 100)
     assert "mine" in capsys.readouterr().out
     assert (tmp_path / "plots" / "success_plot.png").stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- pytracking's length rules
+
+
+def test_over_long_result_files_are_truncated_as_pytracking_does(tmp_path):
+    exact = _results(tmp_path / "exact", a=GT)
+    longer = _results(tmp_path / "longer", a=np.vstack([GT, [[500, 500, 0, 7]]]))  # one line too many
+    for dataset in ("lasot", "otb99l"):
+        want = analyze([_seq("a", dataset)], [exact], print_table=False)["exact"]
+        with pytest.warns(UserWarning, match=r"5 result lines but sequence 'a' has 4 frames; the extra lines"):
+            got = analyze([_seq("a", dataset)], [longer], print_table=False)["longer"]
+        assert got == want
+
+
+def test_short_result_files_fail_for_lasot_and_are_zero_padded_elsewhere(tmp_path):
+    # frame 3 has zero size: pytracking replaces it by frame 2's box *before* padding, so it hits,
+    # while the padded frame 4 stays a zero box (a miss) - not the previous box
+    short = _results(tmp_path / "short", a=np.array([[10, 10, 20, 20], [10, 10, 20, 20], [3, 4, 0, 0]], float))
+    with pytest.raises(ValueError, match=r"3 result lines but sequence 'a' has 4 frames; pytracking's analysis "
+                                         r"accepts a short file only for datasets other than lasot"):
+        analyze([_seq("a", "lasot")], [short], print_table=False)
+    with pytest.warns(UserWarning, match="the missing frames count as zero boxes"):
+        r = analyze([_seq("a", "tnl2k")], [short], print_table=False)["short"]
+    assert r["auc"] == pytest.approx(3 / 4 * 20 / 21 * 100)  # IoU 1 on 3 frames, IoU 0 on the padded one
+    # padded box (0, 0, 0, 0): centre (-0.5, -0.5), 28.3 px (normalised 1.41) from the ground truth's
+    assert r["precision"] == pytest.approx(75.0) and r["norm_precision"] == pytest.approx(75.0)
+    # a zero box written in the file is different: it takes the previous box, a hit
+    written = _results(tmp_path / "written", a=np.vstack([GT[:3], [[0, 0, 0, 0]]]))
+    assert analyze([_seq("a", "tnl2k")], [written], print_table=False)["written"]["auc"] == pytest.approx(20 / 21 * 100)
+    (short / "a.txt").write_text("")
+    with pytest.raises(ValueError, match="0 result lines"):
+        analyze([_seq("a", "tnl2k")], [short], print_table=False)
+
+
+def test_got10k_toolkit_layout_is_read(tmp_path):
+    pytracking = _results(tmp_path / "mine", s0=LOST)
+    got = tmp_path / "got" / "mine"
+    (got / "s0").mkdir(parents=True)
+    np.savetxt(got / "s0" / "s0_001.txt", LOST, fmt="%.3f", delimiter=",")  # what ExperimentGOT10k writes
+    np.savetxt(got / "s0" / "s0_time.txt", np.ones(4), fmt="%.8f")
+    a = analyze([_seq("s0")], [pytracking], print_table=False)
+    b = analyze([_seq("s0")], [got], print_table=False)
+    assert b["mine"] == a["mine"] and b["mine"]["auc"] == pytest.approx(5 / 21 * 100)
+    with pytest.raises(FileNotFoundError, match=r"s1\.txt .*nor .*s1[/\\]s1_001\.txt.*--skip-missing"):
+        analyze([_seq("s0"), _seq("s1")], [got], print_table=False)
+
+
+def test_cli_skip_missing_flag(tmp_path, capsys):
+    from allinone.cli import main
+
+    for name in ("airplane-1", "airplane-9"):  # both in LaSOT's test split
+        seq_dir = tmp_path / "lasot" / "airplane" / name
+        seq_dir.mkdir(parents=True)
+        np.savetxt(seq_dir / "groundtruth.txt", GT, fmt="%d", delimiter=",")
+        (seq_dir / "full_occlusion.txt").write_text("0,0,0,0\n")
+        (seq_dir / "out_of_view.txt").write_text("0,0,0,0\n")
+        (seq_dir / "img").mkdir()
+        for i in range(1, 5):
+            (seq_dir / "img" / f"{i:08d}.jpg").write_bytes(b"")  # listed, never read by analyze
+    res = _results(tmp_path / "results" / "mine", **{"airplane-1": GT})
+    args = ["analyze", "--dataset", "lasot", "--root", str(tmp_path / "lasot"), "--results", str(res),
+            "--json", str(tmp_path / "s.json")]
+    assert main(args) == 2
+    assert "airplane-9.txt" in capsys.readouterr().err
+    with pytest.warns(UserWarning, match="mine: no result for airplane-9"):
+        assert main(args + ["--skip-missing"]) == 0
+    assert list(json.loads((tmp_path / "s.json").read_text())["mine"]["per_sequence"]) == ["airplane-1"]

@@ -40,3 +40,13 @@ def test_demo_end_to_end(bundled, tmp_path):
     assert set(scores) == {"allinone-cpu-tiny", "allinone-cpu-tiny-box-only"}
     assert (tmp_path / "demo" / "plots" / "success_plot.png").exists()
     assert (tmp_path / "demo" / "video" / "annotated.mp4").stat().st_size > 0
+    # a rerun with another model must not report the bundled model's scores from the old results
+    import allinone
+    from allinone.text import default_tokenizer
+
+    other = allinone.save_model(allinone.build_model("cpu-tiny", with_alignment=False), tmp_path / "other.safetensors",
+                                tokenizer=default_tokenizer())
+    with pytest.raises(ValueError, match="checkpoint_sha256.*--overwrite"):
+        run_demo(tmp_path / "demo", sequences=2, checkpoint=str(other))
+    manifest = json.loads((tmp_path / "demo" / "results" / "allinone-cpu-tiny-box-only" / "manifest.json").read_text())
+    assert manifest["produced_by"]["text"] is False

@@ -189,6 +189,21 @@ def test_invalid_predictions_are_rejected_in_pytracking_mode():
         sequence_curves(GT, GT, mode="vot")
 
 
+def test_length_rules_truncate_and_pad_after_the_zero_size_rule():
+    longer = np.vstack([GT, [[1, 1, 0, 0]]])
+    np.testing.assert_array_equal(sequence_errors(longer, GT, lengths="truncate").overlap, overlaps(GT, GT))
+    with pytest.raises(ValueError, match="3 predicted boxes for 4"):
+        sequence_errors(GT[:3], GT, lengths="truncate")
+    short = np.array([[10, 10, 20, 20], [10, 10, 20, 20], [0, 0, 0, 20]], float)
+    # frame 3 (zero width) takes frame 2's box; the padded frame 4 stays (0, 0, 0, 0): IoU 0
+    np.testing.assert_array_equal(sequence_errors(short, GT, lengths="truncate_or_pad").overlap, [1, 1, 1, 0])
+    np.testing.assert_allclose(sequence_errors(short, GT, lengths="truncate_or_pad").center[3], 20 * np.sqrt(2))
+    with pytest.raises(ValueError, match="no predicted boxes"):
+        sequence_errors(np.zeros((0, 4)), GT, lengths="truncate_or_pad")
+    with pytest.raises(ValueError, match="lengths must be one of"):
+        sequence_errors(GT, GT, lengths="pad")
+
+
 def test_tab_comma_and_space_result_files_read_identically(tmp_path):
     (tmp_path / "tab.txt").write_text(RESULT_TXT)
     (tmp_path / "comma.txt").write_text(RESULT_TXT.replace("\t", ","))

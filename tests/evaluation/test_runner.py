@@ -107,3 +107,30 @@ def test_vot_trax_server_answers_a_client(setup, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_got10k_adapter_reads_each_sequence_description_unless_text_is_given(setup):
+    root, ckpt = setup
+    seqs = list(open_dataset("synthvl", root / "data"))[:2]
+    assert seqs[0].text and seqs[0].text != seqs[1].text
+    tracker = GOT10kTracker(str(ckpt))
+    seen = []
+    initialize = tracker.tracker.initialize
+
+    def spy(frame, bbox=None, text=None):
+        seen.append(text)
+        return initialize(frame, bbox=bbox, text=text)
+
+    tracker.tracker.initialize = spy
+    auto = [tracker.track(seq.frames, seq.boxes[0])[0] for seq in seqs]  # got10k's Tracker.track loop
+    assert seen == [seqs[0].text, seqs[1].text]
+    # the same boxes as with the description passed explicitly; not those of box-only tracking
+    explicit, _ = GOT10kTracker(str(ckpt), text=seqs[0].text).track(seqs[0].frames, seqs[0].boxes[0])
+    box_only, _ = GOT10kTracker(str(ckpt), text="").track(seqs[0].frames, seqs[0].boxes[0])
+    np.testing.assert_array_equal(auto[0], explicit)
+    assert not np.array_equal(auto[0], box_only)
+    # an explicit text overrides the files, for every sequence
+    seen.clear()
+    tracker.text = "the blue star"
+    tracker.track(seqs[1].frames, seqs[1].boxes[0])
+    assert seen == ["the blue star"]

@@ -216,3 +216,33 @@ def test_interpolate_pos_embed_identity_and_shape():
     g = torch.randn(1, 196, 8)
     assert torch.equal(interpolate_pos_embed(g, 14), g)
     assert interpolate_pos_embed(g, 16).shape == (1, 256, 8)
+
+
+@pytest.mark.parametrize("given, written", [
+    ("ckpt/best", "ckpt/best"),                 # no suffix: kept as given
+    ("model.v2", "model.v2"),                   # another suffix: not renamed to model.safetensors
+    ("m.safetensors", "m.safetensors"),
+    ("weights.pth", "weights.pth"),             # our format under a .pth name: recognised by content
+    ("existing_dir", "existing_dir/model.safetensors"),
+    ("new_dir/", "new_dir/model.safetensors"),  # a trailing slash asks for a directory
+])
+def test_save_then_load_the_same_path_round_trips(tmp_path, tokenizer, given, written):
+    torch.manual_seed(1)
+    model = build_model("cpu-tiny", with_alignment=False).eval()
+    (tmp_path / "existing_dir").mkdir()
+    before = {p.relative_to(tmp_path) for p in tmp_path.rglob("*")}
+    path = allinone.save_model(model, str(tmp_path) + "/" + given, tokenizer=tokenizer)
+    assert path == tmp_path / written and path.is_file()
+    created = {p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()} - before
+    assert created == {path.relative_to(tmp_path)}  # exactly one file, where save_model says
+    loaded = allinone.load_model(str(tmp_path) + "/" + given)
+    assert torch.equal(loaded.box_head.conv5_ctr.weight, model.box_head.conv5_ctr.weight)
+    assert loaded.tokenizer.encode("red")[0].tolist() == tokenizer.encode("red")[0].tolist()
+
+
+def test_suffix_less_path_still_finds_a_file_older_versions_wrote(tmp_path, tokenizer):
+    model = build_model("cpu-tiny", with_alignment=False)
+    allinone.save_model(model, tmp_path / "best.safetensors", tokenizer=tokenizer)
+    assert allinone.load_model(tmp_path / "best").config == model.config
+    with pytest.raises(CheckpointError, match="not found"):
+        allinone.load_model(tmp_path / "best.v2")  # only a suffix-less name falls back

@@ -104,6 +104,43 @@ def test_two_process_gloo_training_keeps_ranks_identical(synth_root, tmp_path):
     assert allinone.load_model(out) is not None
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_node_c10d_training_keeps_ranks_identical(synth_root, tmp_path):
+    """2 "nodes" x 1 process: two torchrun agents meet through a c10d rendezvous on 127.0.0.1 (gloo),
+    as `srun torchrun --nnodes 2 ...` starts them on two machines sharing the run directory."""
+    out = tmp_path / "multinode"
+    port = _free_port()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    procs = []
+    for node in (0, 1):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1",
+               "--node_rank", str(node), "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}",
+               "--rdzv-id", "allinone-multinode-test", "--rdzv-conf", f"is_host={int(node == 0)}",
+               "--max-restarts", "0", "-m", "allinone.cli", *_train_args(synth_root, out, 4)]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env))
+    try:
+        logs = [p.communicate(timeout=300)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(log[-3000:] for log in logs)
+    ranks = json.loads((out / "ranks.json").read_text())
+    assert ranks["world_size"] == 2  # one world across both "nodes"
+    assert ranks["max_abs_weight_diff_vs_rank0"] == [0.0, 0.0]
+    model = allinone.load_model(out)  # loadable: the run directory's latest checkpoint, written by rank 0
+    saved = load_file(str(out / "checkpoints" / "step-000004.safetensors"))
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, saved[key]), key
+
+
 def test_missing_dataset_root_and_bad_config_fail_in_one_line(tmp_path):
     res = subprocess.run(_cli(["train", "--config", "cpu-tiny", "--data", f"synthvl={tmp_path / 'nope'}",
                                "--out", str(tmp_path / "r")]), capture_output=True, text=True)

@@ -92,11 +92,17 @@ def collate_pairs(samples: list[dict[str, torch.Tensor]]) -> PairBatch:
     return PairBatch(**{f.name: torch.stack([s[f.name] for s in samples]) for f in fields(PairBatch)})
 
 
-def worker_init_fn(worker_id: int) -> None:
+def worker_init_fn(worker_id: int, parent_pid: Optional[int] = None) -> None:
     """DataLoader worker set-up: one OpenCV and one torch thread per worker (workers are the
-    parallelism; nested thread pools only oversubscribe the cores)."""
+    parallelism; nested thread pools only oversubscribe the cores). With `parent_pid` (bind it with
+    ``functools.partial(worker_init_fn, parent_pid=os.getpid())``) the worker exits as soon as that
+    process is gone, so a killed training run leaves no worker (nor fork server) behind."""
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
+    if parent_pid is not None:
+        from ..processes import exit_with_parent
+
+        exit_with_parent(parent_pid)
 
 
 # --------------------------------------------------------------------------- geometry helpers
@@ -155,8 +161,7 @@ def _crop(image: np.ndarray, box_xywh: np.ndarray, factor: float, size: int, cen
     box_crop = box_to_crop(box_xywh, window)
     if not _window_hits_image(window, width, height) or not _target_in_crop(box_crop, size):
         return None
-    fill = cv2.mean(image)[:3]  # the image mean (far cheaper than numpy's on a full frame)
-    return crop_square(image, window, size, fill=fill), box_crop
+    return crop_square(image, window, size), box_crop
 
 
 # --------------------------------------------------------------------------- one pair

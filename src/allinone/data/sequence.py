@@ -1,7 +1,8 @@
 """What every dataset reader returns: `Sequence` (a video or a still image with its annotation)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -40,6 +41,7 @@ class Sequence:
     dataset: str = ""
     image_size: Optional[tuple[int, int]] = None
     class_name: Optional[str] = None
+    _size_warned: bool = field(default=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, dtype=np.float64).reshape(-1, 4)
@@ -66,4 +68,17 @@ class Sequence:
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             raise FrameReadError(f"sequence {self.name}: frame {index} cannot be decoded: {path}")
+        self._check_size(index, image.shape[1], image.shape[0])
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+    def _check_size(self, index: int, width: int, height: int) -> None:
+        """Remember the frame size; warn (once per sequence) when a frame's differs: boxes are in
+        each frame's own pixels, so a folder mixing sizes is most likely not one video."""
+        if self.image_size is None:
+            self.image_size = (width, height)
+        elif (width, height) != tuple(self.image_size) and not self._size_warned:
+            self._size_warned = True
+            w, h = self.image_size
+            warnings.warn(f"sequence {self.name}: frame {index} is {width}x{height} but earlier frames are "
+                          f"{w}x{h} ({self.frames[index]}); frames of one sequence should share a size",
+                          stacklevel=3)

@@ -12,7 +12,14 @@ attributes, outside the JSON: ``report.curves[tracker]`` (mean `Curves`, fractio
 ``report.sequence_curves[tracker][seq]``.
 
 As in pytracking, with ``skip_missing`` a sequence lacking a result for *any* tracker is dropped
-for all of them, so every tracker is scored on the same sequences.
+for all of them, so every tracker is scored on the same sequences. A result is ``<seq>.txt`` or,
+in the got10k toolkit's layout, ``<seq>/<seq>_001.txt``.
+
+Result files of another length than the sequence follow pytracking's analysis in pytracking mode:
+extra lines are dropped (LaSOT's monkey-17 has one extra line in many published raw results); a
+short file is an error for LaSOT (and SynthVL, which follows LaSOT) and is padded with zero boxes
+(misses) for the other datasets. Either case is reported with a warning. In got10k mode the
+lengths must be equal.
 """
 from __future__ import annotations
 
@@ -22,7 +29,10 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence as Seq
 
 from .metrics import Curves, absence_policy, check_mode, mean_curves, sequence_curves
-from .results import read_results, result_path
+from .results import find_result, got10k_result_path, read_results, result_path
+
+# pytracking's analysis fails on a short result file only where the dataset is 'lasot' (SynthVL follows LaSOT)
+SHORT_RESULTS_FAIL = ("lasot", "synthvl")
 
 
 class AnalysisReport(dict):
@@ -45,10 +55,12 @@ def tracker_name(results_dir: str | Path) -> str:
     return path.name or path.resolve().name
 
 
-def _missing_message(path: Path, tracker: str) -> str:
-    folder = path.parent
-    why = f"the results folder {folder} does not exist" if not folder.is_dir() else f"tracker '{tracker}'"
-    return f"result file missing: {path} ({why}; run `allinone test` first, or skip missing sequences)"
+def _missing_message(folder: Path, sequence: str, tracker: str) -> str:
+    path = result_path(folder, sequence)
+    why = (f"the results folder {folder} does not exist" if not folder.is_dir()
+           else f"tracker '{tracker}'; nor {got10k_result_path(folder, sequence)}")
+    return (f"result file missing: {path} ({why}; run `allinone test` first, or skip missing sequences "
+            "with --skip-missing)")
 
 
 def _find_results(sequences: list, dirs: list[Path], names: list[str], skip_missing: bool) -> list:
@@ -56,10 +68,9 @@ def _find_results(sequences: list, dirs: list[Path], names: list[str], skip_miss
     missing: dict[str, list[str]] = {name: [] for name in names}
     for seq in sequences:
         for d, name in zip(dirs, names):
-            path = result_path(d, seq.name)
-            if not path.is_file():
+            if find_result(d, seq.name) is None:
                 if not skip_missing:
-                    raise FileNotFoundError(_missing_message(path, name))
+                    raise FileNotFoundError(_missing_message(d, seq.name, name))
                 missing[name].append(seq.name)
     for name, seqs in missing.items():
         if seqs:
@@ -72,16 +83,31 @@ def _find_results(sequences: list, dirs: list[Path], names: list[str], skip_miss
     return kept
 
 
+def length_rule(dataset: str, mode: str) -> str:
+    """How a result file of another length than its sequence is taken (a `metrics` ``lengths``
+    rule): pytracking mode truncates, and pads short files except for LaSOT; got10k mode: equal."""
+    if mode != "pytracking":
+        return "equal"
+    return "truncate" if dataset.lower() in SHORT_RESULTS_FAIL else "truncate_or_pad"
+
+
 def _score_sequence(seq, path: Path, mode: str) -> Curves:
     pred = read_results(path)
     gt = seq.boxes
+    dataset = getattr(seq, "dataset", "") or ""
+    rule = length_rule(dataset, mode)
     if len(pred) != len(gt):
-        raise ValueError(f"{path}: {len(pred)} result lines but sequence '{seq.name}' has {len(gt)} "
-                         "frames; the file must hold one box per frame")
-    policy = absence_policy(getattr(seq, "dataset", "") or "")
+        counts = f"{path}: {len(pred)} result lines but sequence '{seq.name}' has {len(gt)} frames"
+        if rule == "equal" or (rule == "truncate" and len(pred) < len(gt)) or len(pred) == 0:
+            why = (f"pytracking's analysis accepts a short file only for datasets other than {dataset}"
+                   if rule == "truncate" else "the file must hold one box per frame")
+            raise ValueError(f"{counts}; {why}")
+        what = "the extra lines are ignored" if len(pred) > len(gt) else "the missing frames count as zero boxes"
+        warnings.warn(f"{counts}; {what} (pytracking's rule)", stacklevel=4)
+    policy = absence_policy(dataset)
     visible = seq.visible if policy.use_flags else None
     try:
-        return sequence_curves(pred, gt, visible, absent_is_miss=policy.absent_is_miss, mode=mode)
+        return sequence_curves(pred, gt, visible, absent_is_miss=policy.absent_is_miss, mode=mode, lengths=rule)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
 
@@ -92,7 +118,8 @@ def analyze(sequences: Iterable, results_dirs: Seq[str | Path], mode: str = "pyt
 
     Raises FileNotFoundError naming the first missing ``<seq>.txt`` (unless ``skip_missing``:
     then a warning, and the sequence is left out for all trackers), ValueError naming the file
-    and both counts when a file's line count differs from the sequence's frame count.
+    and both counts when a file's line count differs from the sequence's frame count where the
+    mode's length rule does not accept it (`length_rule`; accepted differences are warned about).
     """
     check_mode(mode)
     sequences = list(sequences)
@@ -109,7 +136,7 @@ def analyze(sequences: Iterable, results_dirs: Seq[str | Path], mode: str = "pyt
     kept = _find_results(sequences, dirs, names, skip_missing)
     report = AnalysisReport(mode)
     for d, name in zip(dirs, names):
-        per_seq = {seq.name: _score_sequence(seq, result_path(d, seq.name), mode) for seq in kept}
+        per_seq = {seq.name: _score_sequence(seq, find_result(d, seq.name), mode) for seq in kept}
         report.sequence_curves[name] = per_seq
         report.curves[name] = mean_curves(list(per_seq.values()))
         report[name] = {**report.curves[name].scores(),
@@ -141,7 +168,7 @@ def analyze_command(dataset: str, root: str | Path, results: Seq[str | Path], js
     """
     from ..data import open_dataset
 
-    ds = open_dataset(dataset, root, split=split)
+    ds = open_dataset(dataset, root, split=split, skip_missing=skip_missing)  # also: sequences without ground truth
     report = analyze(ds.sequences(), results, mode=mode, skip_missing=skip_missing)
     if json_out:
         out = Path(json_out)

@@ -18,7 +18,13 @@ from .analysis import analyze_command
 from .runner import run_benchmark
 
 
-def run_demo(out: Path, sequences: int = 12, checkpoint: Optional[str] = None) -> dict:
+def run_demo(out: Path, sequences: int = 12, checkpoint: Optional[str] = None, overwrite: bool = False) -> dict:
+    """Run the demo into `out`; returns the analysis report.
+
+    A rerun reuses finished results only when they came from the same checkpoint and settings (the
+    results folders' manifests); otherwise it stops with an error, or with ``overwrite=True``
+    deletes the old results and tracks again.
+    """
     out = Path(out)
     data = out / "synthvl-test"
     if not data.is_dir() or len(open_dataset("synthvl", data)) != sequences:
@@ -29,8 +35,8 @@ def run_demo(out: Path, sequences: int = 12, checkpoint: Optional[str] = None) -
     ckpt = str(checkpoint or default_checkpoint())
     results = [out / "results" / "allinone-cpu-tiny", out / "results" / "allinone-cpu-tiny-box-only"]
     print(f"[2/4] tracking with {ckpt} (with text, then box only)")
-    run_benchmark("synthvl", str(data), ckpt, str(results[0]), use_text=True)
-    run_benchmark("synthvl", str(data), ckpt, str(results[1]), use_text=False)
+    run_benchmark("synthvl", str(data), ckpt, str(results[0]), use_text=True, overwrite=overwrite)
+    run_benchmark("synthvl", str(data), ckpt, str(results[1]), use_text=False, overwrite=overwrite)
     print("[3/4] scores (pytracking conventions, percent)")
     report = analyze_command("synthvl", str(data), results, json_out=str(out / "scores.json"),
                              plot_dir=str(out / "plots"))

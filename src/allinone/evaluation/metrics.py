@@ -32,8 +32,12 @@ scores are percent. Nothing here reads files or knows about models.
 - thresholds ``linspace(0, 1, 21)``, ``0..50`` px, ``linspace(0, 0.5, 51)``; AUC = mean of the
   success curve, precision at 20 px, and normalised precision = the *mean of its curve* over 0–0.5.
 
-Decisions where the toolkits give no number: a result file whose length differs from the ground
-truth is an error in both modes (pytracking pads or truncates, got10k truncates); in pytracking mode
+Lengths (``lengths=``): ``"equal"`` (default) makes a prediction array whose length differs from
+the ground truth an error; pytracking's analysis uses ``"truncate"`` for LaSOT (extra lines dropped,
+a short file an error) and ``"truncate_or_pad"`` elsewhere (a short file padded with zero boxes
+*after* the zero-size rule, so the padded frames stay zero-size: misses for the overlap).
+
+Decisions where the toolkits give no number: in pytracking mode
 a NaN ground-truth frame is an invalid frame (pytracking raises, except for UAV123). Curves are
 computed in float64 (pytracking accumulates in float32: differences ≲ 1e-4 points); pytracking's
 ``torch.arange`` success thresholds differ from ``i * 0.05`` by one ulp at 0.65 and 0.75.
@@ -176,7 +180,10 @@ def _pytracking_errors(pred: np.ndarray, gt: np.ndarray, target_visible: Optiona
         i = int(np.argmax(bad))
         raise ValueError(f"invalid prediction at frame {i + 1} (line {i + 1}): {pred[i].tolist()} "
                          "(NaN, infinite or negative size; pytracking rejects such results)")
-    pred = fill_zero_size(pred, gt)
+    n = min(len(pred), len(gt))
+    pred = fill_zero_size(pred[:n], gt[:n])
+    if n < len(gt):  # pytracking pads after the zero-size rule: the padding stays zero-size
+        pred = np.concatenate([pred, np.zeros((len(gt) - n, 4))])
     pred[0] = gt[0]
     with np.errstate(invalid="ignore"):
         valid = (gt[:, 2:] > 0.0).all(axis=1)
@@ -196,6 +203,7 @@ def _pytracking_errors(pred: np.ndarray, gt: np.ndarray, target_visible: Optiona
 
 
 def _got10k_errors(pred: np.ndarray, gt: np.ndarray) -> FrameErrors:
+    pred = np.concatenate([pred[:len(gt)], np.zeros((max(0, len(gt) - len(pred)), 4))])
     pred[0] = gt[0]
     keep = ~np.isnan(gt).any(axis=1)
     pred, gt = pred[keep], gt[keep]
@@ -204,20 +212,33 @@ def _got10k_errors(pred: np.ndarray, gt: np.ndarray) -> FrameErrors:
                            center_distance_got10k(pred, gt, normalized=True))
 
 
+LENGTH_RULES = ("equal", "truncate", "truncate_or_pad")
+
+
+def _check_lengths(n_pred: int, n_gt: int, lengths: str) -> None:
+    if lengths not in LENGTH_RULES:
+        raise ValueError(f"lengths must be one of {', '.join(LENGTH_RULES)}; got {lengths!r}")
+    if n_gt == 0:
+        raise ValueError("empty sequence: no frames to score")
+    if n_pred == 0:
+        raise ValueError(f"no predicted boxes for {n_gt} ground-truth frames")
+    if n_pred != n_gt and (lengths == "equal" or (n_pred < n_gt and lengths == "truncate")):
+        raise ValueError(f"{n_pred} predicted boxes for {n_gt} ground-truth frames")
+
+
 def sequence_errors(pred: np.ndarray, gt: np.ndarray, target_visible: Optional[np.ndarray] = None, *,
-                    absent_is_miss: bool = False, mode: str = "pytracking") -> FrameErrors:
+                    absent_is_miss: bool = False, mode: str = "pytracking", lengths: str = "equal") -> FrameErrors:
     """Per-frame overlap, centre error and normalised centre error of one sequence.
 
     pred, gt: (N, 4) ``x, y, w, h``. target_visible: (N,) bool absence flags to apply (None: all
     frames valid); absent_is_miss: LaSOT's rule (see the module docstring). In got10k mode both are
     ignored and frames with NaN ground truth are dropped, so the arrays can be shorter than N.
+    lengths: what a `pred` of another length than `gt` means (``equal``: an error; ``truncate``:
+    extra boxes dropped, fewer an error; ``truncate_or_pad``: fewer padded with zero boxes).
     """
     check_mode(mode)
     pred, gt = _as_boxes(pred, "predictions"), _as_boxes(gt, "ground truth")
-    if len(pred) != len(gt):
-        raise ValueError(f"{len(pred)} predicted boxes for {len(gt)} ground-truth frames")
-    if len(gt) == 0:
-        raise ValueError("empty sequence: no frames to score")
+    _check_lengths(len(pred), len(gt), lengths)
     if mode == "got10k":
         return _got10k_errors(pred, gt)
     if target_visible is not None:
@@ -280,9 +301,11 @@ def curves_from_errors(errors: FrameErrors, mode: str = "pytracking") -> Curves:
 
 
 def sequence_curves(pred: np.ndarray, gt: np.ndarray, target_visible: Optional[np.ndarray] = None, *,
-                    absent_is_miss: bool = False, mode: str = "pytracking") -> Curves:
-    """Success, precision and normalised-precision curves of one sequence."""
-    errors = sequence_errors(pred, gt, target_visible, absent_is_miss=absent_is_miss, mode=mode)
+                    absent_is_miss: bool = False, mode: str = "pytracking", lengths: str = "equal") -> Curves:
+    """Success, precision and normalised-precision curves of one sequence (`lengths`: see
+    `sequence_errors`)."""
+    errors = sequence_errors(pred, gt, target_visible, absent_is_miss=absent_is_miss, mode=mode,
+                             lengths=lengths)
     if len(errors.overlap) == 0:
         raise ValueError("no frame with a ground-truth box to score (all NaN)")
     return curves_from_errors(errors, mode)

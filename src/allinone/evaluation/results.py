@@ -2,6 +2,8 @@
 
 A results folder holds, per sequence, ``<seq>.txt`` (one ``x<TAB>y<TAB>w<TAB>h`` line per frame)
 and ``<seq>_time.txt`` (one time in seconds per frame). The folder's name is the tracker's name.
+The got10k toolkit's layout, ``<seq>/<seq>_001.txt`` (comma-separated, first repetition), is read
+too (`find_result`).
 
 Writing: boxes are written as integers, truncated toward zero, tab-separated — byte for byte what
 pytracking writes (``np.savetxt(path, boxes.astype(int), delimiter='\\t', fmt='%d')``), so its
@@ -30,6 +32,20 @@ class ResultsFormatError(ValueError):
 def result_path(results_dir: str | Path, sequence: str) -> Path:
     """``<results_dir>/<sequence>.txt``."""
     return Path(results_dir) / f"{sequence}.txt"
+
+
+def got10k_result_path(results_dir: str | Path, sequence: str, repetition: int = 1) -> Path:
+    """``<results_dir>/<sequence>/<sequence>_001.txt``: the got10k toolkit's layout (``ExperimentGOT10k``)."""
+    return Path(results_dir) / sequence / f"{sequence}_{repetition:03d}.txt"
+
+
+def find_result(results_dir: str | Path, sequence: str) -> Optional[Path]:
+    """The sequence's result file in either layout (pytracking's ``<seq>.txt`` first, then the
+    got10k toolkit's ``<seq>/<seq>_001.txt``), or None when there is none."""
+    for path in (result_path(results_dir, sequence), got10k_result_path(results_dir, sequence)):
+        if path.is_file():
+            return path
+    return None
 
 
 def time_path(results_dir: str | Path, sequence: str) -> Path:

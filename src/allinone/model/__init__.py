@@ -1,8 +1,9 @@
-"""The All-in-One network: backbone, language embedding, center head, MMA, checkpoints."""
+"""The All-in-One network: backbone, language embedding, center head, MMA, checkpoints, importers."""
 from .allinone import AllInOne, ModelOutput, TemplateFeatures, build_model, modal_mixup
 from .checkpoint import (
     CheckpointError,
     import_reference_checkpoint,
+    load_bert_embeddings,
     load_model,
     load_pretrained_backbone,
     save_model,
@@ -10,5 +11,6 @@ from .checkpoint import (
 
 __all__ = [
     "AllInOne", "ModelOutput", "TemplateFeatures", "build_model", "modal_mixup", "CheckpointError",
-    "import_reference_checkpoint", "load_model", "load_pretrained_backbone", "save_model",
+    "import_reference_checkpoint", "load_bert_embeddings", "load_model", "load_pretrained_backbone",
+    "save_model",
 ]

@@ -140,7 +140,7 @@ def build_model(name_or_config: Union[str, Config, ModelConfig] = "cpu-tiny",
         template_size=m.template_size, search_size=m.search_size, patch_size=m.patch_size,
         embed_dim=m.embed_dim, depth=m.depth, num_heads=m.num_heads, mlp_ratio=m.mlp_ratio,
         qkv_bias=m.qkv_bias, drop_path_rate=m.drop_path_rate, pretrain_grid=m.pretrain_grid,
-        ce_locations=tuple(m.ce_locations),
+        ce_locations=tuple(m.ce_locations), layer_scale_init=m.layer_scale_init,
     )
     language = LanguageEmbedding(vocab_size=m.vocab_size, dim=m.embed_dim, max_len=m.max_text_len,
                                  type_vocab_size=m.type_vocab_size, dropout=m.text_dropout,

@@ -4,6 +4,9 @@ Parameter names follow timm's ``VisionTransformer`` (``patch_embed.proj``, ``blo
 ``blocks.N.mlp.fc1``, ``norm``) so MAE/timm checkpoints load with a short map; the template and
 search position embeddings are ``pos_embed_z`` / ``pos_embed_x`` as in OSTrack-style trackers.
 
+DINOv2-style backbones add LayerScale (``blocks.N.ls1.gamma`` / ``ls2.gamma``: a learned per-channel
+scale on each residual branch) and use 14-pixel patches; both are constructor arguments here.
+
 Candidate elimination (OSTrack) drops, in chosen blocks, the search tokens the template's centre
 token attends to least. It needs only the attention row(s) of that query, so those are computed
 on their own (one small matmul) while the block itself runs the fused
@@ -24,8 +27,27 @@ def keep_count(ratio: float, n: int) -> int:
     return max(1, min(n, math.ceil(ratio * n - 1e-9)))
 
 
+def grid_pos_embed(pos_embed: torch.Tensor) -> torch.Tensor:
+    """The square-grid part of a ViT position embedding: (1, G*G, C) as is, or (1, 1 + G*G, C)
+    without its leading class-token position (timm / MAE / DINOv2 files store it first)."""
+    n = pos_embed.shape[-2]
+    if _is_square(n):
+        return pos_embed
+    if n > 1 and _is_square(n - 1):
+        return pos_embed[..., 1:, :]
+    raise ValueError(f"position embedding with {n} tokens is neither a square grid nor a class "
+                     "position followed by one")
+
+
+def _is_square(n: int) -> bool:
+    return int(round(math.sqrt(n))) ** 2 == n
+
+
 def interpolate_pos_embed(grid: torch.Tensor, size: int) -> torch.Tensor:
-    """Bicubically resize a square position-embedding grid (1, G*G, C) to (1, size*size, C)."""
+    """Bicubically resize a square position-embedding grid (1, G*G, C) to (1, size*size, C).
+
+    Same arithmetic as the exported DINOv2 graphs (bicubic, a = -0.75, half-pixel centres, no
+    antialiasing), so a 37x37 DINOv2 grid resized here matches theirs."""
     n, c = grid.shape[-2:]
     g = int(round(math.sqrt(n)))
     if g * g != n:
@@ -50,6 +72,17 @@ class DropPath(nn.Module):
         keep = 1.0 - self.p
         mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
         return x * mask / keep
+
+
+class LayerScale(nn.Module):
+    """Per-channel learned scale of a residual branch (CaiT / DINOv2): ``x * gamma``."""
+
+    def __init__(self, dim: int, init: float):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((dim,), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gamma
 
 
 class PatchEmbed(nn.Module):
@@ -121,16 +154,23 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block; optionally eliminates search candidates after attention."""
+    """Pre-norm transformer block; optionally eliminates search candidates after attention.
+
+    layer_scale_init > 0 adds LayerScale (``ls1`` after attention, ``ls2`` after the MLP) with
+    that initial value; 0 leaves it out (no parameters), as in timm/MAE ViTs.
+    """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
-                 drop_path: float = 0.0, candidate_elimination: bool = False):
+                 drop_path: float = 0.0, candidate_elimination: bool = False,
+                 layer_scale_init: float = 0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = Attention(dim, num_heads, qkv_bias)
+        self.ls1 = LayerScale(dim, layer_scale_init) if layer_scale_init > 0 else nn.Identity()
         self.drop_path = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.ls2 = LayerScale(dim, layer_scale_init) if layer_scale_init > 0 else nn.Identity()
         self.candidate_elimination = candidate_elimination
 
     def forward(self, x: torch.Tensor, len_z: int, index_x: torch.Tensor, keep_ratio: float,
@@ -138,10 +178,10 @@ class Block(nn.Module):
         """x (B, L_z + L_s, C); index_x (B, L_s) grid positions of the search tokens still present."""
         eliminate = self.candidate_elimination and keep_ratio < 1.0
         attn_out, probs = self.attn(self.norm1(x), ce_rows if eliminate else None)
-        x = x + self.drop_path(attn_out)
+        x = x + self.drop_path(self.ls1(attn_out))
         if eliminate:
             x, index_x = candidate_elimination(x, probs, len_z, index_x, keep_ratio)
-        x = x + self.drop_path(self.mlp(self.norm2(x)))
+        x = x + self.drop_path(self.ls2(self.mlp(self.norm2(x))))
         return x, index_x
 
 
@@ -168,12 +208,13 @@ class VisionTransformerCE(nn.Module):
         template_size / search_size: input side lengths in pixels (multiples of `patch_size`).
         pretrain_grid: side of the square grid the position embeddings are interpolated from.
         ce_locations: 0-based indices of the blocks that eliminate candidates.
+        layer_scale_init: initial LayerScale value (DINOv2: 1e-5); 0 builds blocks without it.
     """
 
     def __init__(self, *, template_size: int = 128, search_size: int = 256, patch_size: int = 16,
                  embed_dim: int = 768, depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0,
                  qkv_bias: bool = True, drop_path_rate: float = 0.0, pretrain_grid: int = 14,
-                 ce_locations: tuple[int, ...] = (3, 6, 9)):
+                 ce_locations: tuple[int, ...] = (3, 6, 9), layer_scale_init: float = 0.0):
         super().__init__()
         self.embed_dim = embed_dim
         self.patch_size = patch_size
@@ -185,7 +226,7 @@ class VisionTransformerCE(nn.Module):
         self.pos_embed_x = nn.Parameter(interpolate_pos_embed(base, self.grid_x))
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
         self.blocks = nn.ModuleList(
-            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, dpr[i], i in set(ce_locations))
+            Block(embed_dim, num_heads, mlp_ratio, qkv_bias, dpr[i], i in set(ce_locations), layer_scale_init)
             for i in range(depth)
         )
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)

@@ -24,8 +24,10 @@ import numpy as np
 import torch
 
 from ..data.processing import box_from_crop, crop_square, crop_window, normalize_image
+from ..devices import check_device
 from ..model.allinone import AllInOne, TemplateFeatures
 from ..model.head import decode_boxes
+from .backends import OnnxRuntimeModel, build_backend, check_backend, resolve_threads
 
 BUNDLED_CHECKPOINT = "cpu-tiny.safetensors"
 
@@ -77,15 +79,27 @@ def _check_frame(frame: Any) -> np.ndarray:
     return frame
 
 
+# A first box more than this many times the image's width or height is a mistake (units, order).
+MAX_BOX_TO_IMAGE = 4.0
+
+
 def _check_box(bbox: Sequence[float], width: int, height: int) -> np.ndarray:
-    box = np.asarray(bbox, dtype=np.float64).reshape(-1)
-    if box.shape != (4,) or not np.isfinite(box).all():
-        raise ValueError(f"bbox must be 4 finite numbers x, y, w, h; got {bbox!r}")
+    try:
+        if isinstance(bbox, (dict, str, bytes)):
+            raise TypeError
+        box = np.asarray(bbox, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        box = None
+    if box is None or box.shape != (4,) or not np.isfinite(box).all():
+        raise ValueError(f"bbox must be 4 finite numbers x, y, w, h (a list, tuple or array); got {bbox!r}")
     x, y, w, h = box
     if w <= 0 or h <= 0:
         raise ValueError(f"bbox {box.tolist()} has a non-positive width or height")
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise ValueError(f"bbox {box.tolist()} lies entirely outside the {width}x{height} image")
+    if w > MAX_BOX_TO_IMAGE * width or h > MAX_BOX_TO_IMAGE * height:
+        raise ValueError(f"bbox {box.tolist()} is more than {MAX_BOX_TO_IMAGE:g} times the {width}x{height} image; "
+                         "give the target's box x, y, w, h in pixels of the first frame")
     return box
 
 
@@ -95,19 +109,26 @@ class Tracker:
     Args:
         model: an inference model (``allinone.load_model``) with ``.config`` and ``.tokenizer``.
         device: where to run (``cpu``, ``cuda``, ``cuda:N``).
-        precision: ``fp32``, ``bf16`` (CPU or GPU autocast) or ``fp16`` (GPU autocast).
+        precision: ``fp32``, ``bf16`` (CPU or GPU autocast), ``fp16`` (GPU autocast) or ``int8``
+            (CPU: int8 weights of the Linear layers, see `allinone.track.backends`).
+        backend: ``torch`` or ``onnxruntime`` (ONNX graphs run by ONNX Runtime, fp32 or int8; `model`
+            may then also be an `OnnxRuntimeModel` opened from an ``allinone export`` folder).
+        threads: CPU threads (default 1, see `allinone.track.backends.default_threads`); sets torch's
+            process-wide intra-op thread count.
     """
 
-    def __init__(self, model: AllInOne, device: Union[str, torch.device] = "cpu", precision: str = "fp32"):
-        if precision not in ("fp32", "bf16", "fp16"):
-            raise ValueError(f"precision must be fp32, bf16 or fp16, got {precision!r}")
-        self.device = torch.device(device)
-        if precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("fp16 inference needs a CUDA device; use bf16 or fp32 on CPU")
-        self.model = model.to(self.device).eval()
+    def __init__(self, model: AllInOne, device: Union[str, torch.device] = "cpu", precision: str = "fp32",
+                 backend: str = "torch", threads: Optional[int] = None):
+        self.device = check_device(device)
+        check_backend(backend, precision, self.device)
+        self.threads = resolve_threads(threads)
+        if self.device.type == "cpu":
+            torch.set_num_threads(self.threads)
+        self.model = build_backend(model, backend, precision, self.device, self.threads)
         self.config = model.config
         self.tokenizer = getattr(model, "tokenizer", None)
         self.precision = precision
+        self.backend = backend
         m = self.config.model
         self.window = torch.from_numpy(hann_window(m.search_grid)).float().to(self.device)
         self.state: Optional[TrackerState] = None
@@ -115,16 +136,30 @@ class Tracker:
 
     @classmethod
     def from_checkpoint(cls, path: Union[str, Path, None] = None, device: str = "cpu",
-                        precision: str = "fp32") -> "Tracker":
-        """Load a checkpoint (default: the bundled cpu-tiny model) and wrap it."""
-        from ..model.checkpoint import load_model
+                        precision: str = "fp32", backend: str = "torch",
+                        threads: Optional[int] = None) -> "Tracker":
+        """Load a checkpoint (default: the bundled cpu-tiny model) and wrap it.
 
-        return cls(load_model(path or default_checkpoint(), device=device), device=device, precision=precision)
+        With ``backend="onnxruntime"`` `path` may also be an ``allinone export --format onnx``
+        folder; a checkpoint is then exported to ONNX on the fly (a few seconds at ViT-B).
+        """
+        from ..model.checkpoint import load_model
+        from .onnx_export import is_onnx_export
+
+        check_backend(backend, precision, check_device(device))  # before the model is moved there
+        if is_onnx_export(path):
+            if backend != "onnxruntime":
+                raise ValueError(f"{path} is an ONNX export: track it with backend='onnxruntime' "
+                                 "(--backend onnxruntime)")
+            model = OnnxRuntimeModel(path, precision, threads)
+        else:
+            model = load_model(path or default_checkpoint(), device=device)
+        return cls(model, device=device, precision=precision, backend=backend, threads=threads)
 
     # ------------------------------------------------------------------ helpers
 
     def _autocast(self):
-        if self.precision == "fp32":
+        if self.precision not in ("bf16", "fp16"):  # fp32, int8 (its own kernels)
             return nullcontext()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
@@ -145,8 +180,7 @@ class Tracker:
     def _crop(self, frame: np.ndarray, box: np.ndarray, factor: float, size: int,
               side: Optional[float] = None) -> tuple[torch.Tensor, Any]:
         window = crop_window(box, factor, size, side=side)
-        fill = frame[::4, ::4].reshape(-1, 3).mean(axis=0)
-        crop = crop_square(frame, window, size, fill=fill)
+        crop = crop_square(frame, window, size)
         d = self.config.data
         return normalize_image(crop, d.mean, d.std).unsqueeze(0).to(self.device), window
 
@@ -161,6 +195,9 @@ class Tracker:
         frame is searched with a template cut from the image centre.
         """
         frame = _check_frame(frame)
+        if text is not None and not isinstance(text, str):
+            raise ValueError(f"text must be a string (or None for box-only tracking), got {type(text).__name__} "
+                             f"{text!r}")
         h, w = frame.shape[:2]
         if bbox is None:
             if not (text or "").strip():

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..devices import check_device
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -36,12 +38,13 @@ def init_distributed(device: str = "auto") -> DistInfo:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = torch.cuda.is_available() if device == "auto" else device.startswith("cuda")
+    checked = None if device == "auto" else check_device(device)  # unknown / unavailable: one clear error
+    use_cuda = torch.cuda.is_available() if checked is None else checked.type == "cuda"
     if use_cuda:
-        dev = torch.device("cuda", local) if device in ("auto", "cuda") else torch.device(device)
+        dev = torch.device("cuda", local) if checked is None or checked.index is None else checked
         torch.cuda.set_device(dev)
     else:
-        dev = torch.device("cpu")
+        dev = checked if checked is not None else torch.device("cpu")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if use_cuda else "gloo")
     return DistInfo(rank, world, local, dev)

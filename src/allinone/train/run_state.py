@@ -14,28 +14,27 @@ whole state. A checkpoint counts only once both files exist (the state file is w
 """
 from __future__ import annotations
 
-import os
+import pickle
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
 import torch
 
+from ..files import atomic_write, remove_stale_tmp
 from ..model.checkpoint import save_model
+from .errors import TrainingError
 
 _STEP_RE = re.compile(r"step-(\d+)\.state\.pt$")
 
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def remove_leftovers(run_dir: Path) -> list[Path]:
+    """Delete the temporary files (``checkpoints/.tmp-*``) of a run killed while saving; returns them."""
+    return remove_stale_tmp(Path(run_dir) / "checkpoints")
 
 
 def checkpoint_steps(run_dir: Path) -> list[int]:
@@ -77,8 +76,14 @@ def save_checkpoint(run_dir: Path, step: int, model: torch.nn.Module, tokenizer:
 
 
 def load_training_state(run_dir: Path, step: int) -> dict[str, Any]:
+    """The optimizer, scaler and RNG states saved with the checkpoint of `step` (read weights-only)."""
     _, state_path = checkpoint_paths(run_dir, step)
-    return torch.load(state_path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(state_path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrainingError(f"{state_path}: cannot be read as a training state ({first}); delete it and "
+                            f"its .safetensors to resume from the checkpoint before") from None
 
 
 def restore_rng(state: dict[str, Any]) -> None:

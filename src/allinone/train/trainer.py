@@ -9,7 +9,9 @@ uninterrupted run would have seen.
 """
 from __future__ import annotations
 
+import functools
 import math
+import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -21,14 +23,15 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ..config import Config, load_config, save_config
-from ..model import build_model, load_pretrained_backbone
+from ..model import build_model, load_bert_embeddings, load_pretrained_backbone
 from ..model.checkpoint import load_state_strict, read_checkpoint
 from ..model.allinone import ModelOutput
 from .distributed import DistInfo, all_reduce_mean, cleanup_distributed, gather_no_grad, gather_with_grad, init_distributed
 from .errors import TrainingError
 from .logger import RunLogger
 from .losses import AllInOneLoss
-from .run_state import checkpoint_paths, checkpoint_steps, load_training_state, restore_rng, save_checkpoint
+from .run_state import (checkpoint_paths, checkpoint_steps, load_training_state, remove_leftovers, restore_rng,
+                        save_checkpoint)
 from .schedules import keep_ratio, lr_factor
 
 
@@ -50,7 +53,8 @@ class TrainOptions:
     checkpoint_every: int = 0  # optimizer steps; 0: ten times per run
     keep_last: int = 3
     log_every: int = 10
-    init: Optional[str] = None  # MAE / timm ViT weights for the backbone
+    init: Optional[str] = None  # pretrained ViT for the backbone: DINOv2 or MAE/timm (layout detected)
+    init_text: Optional[str] = None  # BERT weights (file or folder) for the language embedding + its vocab.txt
     vocab: Optional[str] = None  # vocab.txt / tokenizer.json; default: built from the data's texts
     device: str = "auto"
     workers: Optional[int] = None
@@ -96,7 +100,11 @@ def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets:
     saved = run_dir / "tokenizer.json"
     if saved.exists() and opts.resume:
         return TextTokenizer.from_file(saved, max_len=cfg.model.max_text_len)
-    if opts.vocab:
+    if opts.init_text:  # the word embeddings come with their vocabulary
+        from ..model.importers import bert_tokenizer
+
+        tok = bert_tokenizer(opts.init_text, cfg.model.max_text_len, vocab=opts.vocab)
+    elif opts.vocab:
         tok = TextTokenizer.from_file(opts.vocab, max_len=cfg.model.max_text_len)
     else:  # deterministic: every rank builds the same vocabulary
         texts = [t for ds, _ in datasets for t in ds.texts()] + default_corpus()
@@ -182,8 +190,30 @@ def validate(model: torch.nn.Module, criterion: AllInOneLoss, loader: DataLoader
     return {k: v / max(n, 1) for k, v in sums.items()}
 
 
+# option → (its flag, smallest value); None leaves an option at its default
+_OPTION_MINIMUMS = {"steps": ("--steps", 1), "batch_size": ("--batch-size", 1), "seed": ("--seed", 0),
+                    "val_pairs": ("--val-pairs", 1), "val_every": ("--val-every", 0),
+                    "checkpoint_every": ("--checkpoint-every", 0), "keep_last": ("--keep-last", 0),
+                    "log_every": ("--log-every", 1), "workers": ("--workers", 0)}
+
+
+def check_options(opts: TrainOptions) -> None:
+    """Reject run lengths and intervals that make no sense, before anything is loaded or started."""
+    for name, (flag, low) in _OPTION_MINIMUMS.items():
+        value = getattr(opts, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{flag} ({name}) must be a whole number, got {value!r}")
+        if value < low:
+            zero = {"val_every": "; 0 = ten times per run", "checkpoint_every": "; 0 = ten times per run",
+                    "keep_last": "; 0 keeps every checkpoint"}.get(name, "")
+            raise ValueError(f"{flag} {value}: must be at least {low}{zero}")
+
+
 def train(opts: TrainOptions) -> Path:
     """Run (or resume) training; returns the path of the final model checkpoint."""
+    check_options(opts)
     info = init_distributed(opts.device)
     try:
         return _train(opts, info)
@@ -196,6 +226,8 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
     from ..data.sampler import PairSampler, build_datasets
 
     run_dir = Path(opts.out)
+    if info.is_main:
+        remove_leftovers(run_dir)  # temporary files of a run killed while saving a checkpoint
     cfg = _resolve_config(opts, run_dir)
     t = cfg.train
     torch.manual_seed(t.seed + info.rank)
@@ -206,8 +238,12 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
         save_config(cfg, run_dir / "config.yaml")
 
     model = build_model(cfg, with_alignment=True)
-    if opts.init and not opts.resume:
-        load_pretrained_backbone(model, opts.init)
+    if not (opts.resume and checkpoint_steps(run_dir)):  # a resumed run's weights come from its checkpoint
+        log = print if info.is_main else None
+        if opts.init:
+            load_pretrained_backbone(model, opts.init, log=log)
+        if opts.init_text:
+            load_bert_embeddings(model, opts.init_text, log=log)
     model.tokenizer = tokenizer
     model.to(info.device).train()
     ddp = model
@@ -245,7 +281,9 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
                             f"batch ({t.batch_size} x {info.world_size} processes)")
     workers = t.num_workers
     loader = DataLoader(pairs, batch_size=t.batch_size, sampler=index_sampler, collate_fn=collate_pairs,
-                        num_workers=workers, worker_init_fn=worker_init_fn, drop_last=True,
+                        num_workers=workers, drop_last=True,
+                        # workers end when this process does, even after kill -9 (see allinone.processes)
+                        worker_init_fn=functools.partial(worker_init_fn, parent_pid=os.getpid()),
                         # workers start once, from a clean forkserver: forking the threaded training
                         # process each epoch can deadlock in OpenCV / OpenMP thread pools
                         persistent_workers=workers > 0,
@@ -304,6 +342,23 @@ def _batches(loader: DataLoader, index_sampler: EpochIndexSampler, pairs: Any, m
         epoch, start = epoch + 1, 0
 
 
+def _next_batch(batches: Iterator) -> Any:
+    """The next batch; data errors (no usable pair, an unreadable frame) become one `TrainingError`
+    line, also when a DataLoader worker raised them (its message then carries the worker's traceback)."""
+    from ..data import DatasetError
+    from ..data.pairs import PairError
+    from ..data.sampler import SamplingError
+
+    try:
+        return next(batches)
+    except (SamplingError, PairError, DatasetError) as exc:
+        text = str(exc).strip()
+        if "Traceback (most recent call last)" in text:  # re-raised from a worker: keep its last line
+            last = text.splitlines()[-1]
+            text = last.split(": ", 1)[1] if ": " in last else last
+        raise TrainingError(f"no training batch: {text}") from None
+
+
 def _loop(opts, cfg, info, model, ddp, optimizer, amp, scaler, criterion, pairs, loader, index_sampler,
           val_loader, logger, tokenizer, step, total_steps, ckpt_every, val_every) -> Path:
     from tqdm import tqdm
@@ -323,7 +378,7 @@ def _loop(opts, cfg, info, model, ddp, optimizer, amp, scaler, criterion, pairs,
             g["lr"] = g["base_lr"] * factor
         for micro in range(accum):
             t0 = time.perf_counter()
-            batch = next(batches).to(info.device)
+            batch = _next_batch(batches).to(info.device)
             wait += time.perf_counter() - t0
             sync = micro == accum - 1 or not info.enabled
             with (nullcontext() if sync else ddp.no_sync()):

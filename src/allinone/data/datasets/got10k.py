@@ -13,6 +13,7 @@ import numpy as np
 
 from ..sequence import AnnotationError, DatasetError, Sequence
 from .base import Dataset, read_boxes, read_lines
+from .lasot import numbered_frames
 
 
 def read_meta_info(path: Path) -> dict[str, str]:
@@ -45,9 +46,10 @@ class GOT10k(Dataset):
 
     default_split = "train"
 
-    def __init__(self, root: str | Path, split: Optional[str] = None, pseudo_text: bool = False):
+    def __init__(self, root: str | Path, split: Optional[str] = None, pseudo_text: bool = False,
+                 skip_missing: bool = False):
         self.pseudo_text = pseudo_text
-        super().__init__(root, split)
+        super().__init__(root, split, skip_missing=skip_missing)
 
     def layout_hint(self) -> str:
         return "expected <root>/train/list.txt and <root>/train/GOT-10k_Train_000001/{00000001.jpg, groundtruth.txt}"
@@ -58,10 +60,14 @@ class GOT10k(Dataset):
         if listing.is_file():
             names = [line.strip() for line in read_lines(listing) if line.strip()]
         else:
-            names = sorted(p.name for p in self.base.iterdir() if (p / "groundtruth.txt").exists())
+            names = sorted(p.name for p in self.base.iterdir()
+                           if (p / "groundtruth.txt").exists() or (p / "00000001.jpg").exists())
         if not names:
             raise DatasetError(f"{self.name}: no sequences under {self.base} ({self.layout_hint()})")
         return names
+
+    def _annotation_path(self, name: str) -> Path:
+        return self.base / name / "groundtruth.txt"
 
     def _load(self, name: str) -> Sequence:
         d = self.base / name
@@ -74,6 +80,6 @@ class GOT10k(Dataset):
             visible &= _read_labels(d / "cover.label", n) > 0
         meta = read_meta_info(d / "meta_info.ini")
         cls = meta.get("object_class")
-        return Sequence(name=name, frames=[str(d / f"{i:08d}.jpg") for i in range(1, n + 1)], boxes=boxes,
+        return Sequence(name=name, frames=numbered_frames(d, n, name), boxes=boxes,
                         visible=visible, text=(cls or "") if self.pseudo_text else "", dataset=self.name,
                         class_name=cls)

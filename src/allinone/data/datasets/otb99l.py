@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sequence import DatasetError, Sequence
-from .base import Dataset, read_boxes, read_text, sorted_frames
+from .base import Dataset, frames_beyond, read_boxes, read_text, sorted_frames
 
 START_FRAME = {"BlurCar1": 247, "BlurCar3": 3, "BlurCar4": 18, "David": 300}
 
@@ -49,20 +49,29 @@ class OTB99L(Dataset):
             raise DatasetError(f"{self.name}: no {self.split} sequences under {self.root} ({self.layout_hint()})")
         return names
 
-    def _load(self, name: str) -> Sequence:
+    def _files(self, name: str) -> tuple[Path, Path, Path]:
+        """(sequence folder, ground-truth file, description file) of sequence `name`."""
         video, _, target = name.partition("-")
         if self.restructured:
             d = self.root / self.split / name
-            gt, text_file = d / "groundtruth_rect.txt", d / "nlp.txt"
-        else:
-            d = self.root / "OTB_videos" / video
-            gt = d / (f"groundtruth_rect.{target}.txt" if target else "groundtruth_rect.txt")
-            text_file = self.root / f"OTB_query_{self.split}" / f"{name}.txt"
+            return d, d / "groundtruth_rect.txt", d / "nlp.txt"
+        d = self.root / "OTB_videos" / video
+        gt = d / (f"groundtruth_rect.{target}.txt" if target else "groundtruth_rect.txt")
+        return d, gt, self.root / f"OTB_query_{self.split}" / f"{name}.txt"
+
+    def _annotation_path(self, name: str) -> Path:
+        return self._files(name)[1]
+
+    def _load(self, name: str) -> Sequence:
+        video = name.partition("-")[0]
+        d, gt, text_file = self._files(name)
         boxes = read_boxes(gt)
         start = START_FRAME.get(video, 1)
         if not (d / "img").is_dir():
             raise DatasetError(f"sequence {name}: frame folder missing: {d / 'img'}")
-        frames = [f for f in sorted_frames(d / "img") if _frame_number(f) >= start][: len(boxes)]
+        frames = [f for f in sorted_frames(d / "img") if _frame_number(f) >= start]
+        frames_beyond(name, d / "img", len(boxes), len(frames))
+        frames = frames[: len(boxes)]
         if len(frames) < len(boxes):
             raise DatasetError(f"sequence {name}: {len(frames)} frames from frame {start} in {d / 'img'} "
                                f"for {len(boxes)} annotation lines")

@@ -39,9 +39,9 @@ class RefCOCOg(StillImageDataset):
     name = "refcocog"
     default_split = "train"
 
-    def __init__(self, root: str | Path, split: Optional[str] = None, refs: str = "umd"):
+    def __init__(self, root: str | Path, split: Optional[str] = None, refs: str = "umd", skip_missing: bool = False):
         self.refs_kind = refs
-        super().__init__(root, split)
+        super().__init__(root, split, skip_missing=skip_missing)
 
     def layout_hint(self) -> str:
         return "expected <root>/refcocog/{refs(umd).p, instances.json} and <root>/images/train2014/"

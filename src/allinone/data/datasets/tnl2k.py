@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..sequence import DatasetError, Sequence
-from .base import Dataset, read_boxes, read_text, sorted_frames
+from .base import Dataset, frames_beyond, read_boxes, read_text, sorted_frames
 
 
 def _split_root(root: Path, split: str, names: tuple[str, ...]) -> Path:
@@ -22,12 +22,13 @@ def _split_root(root: Path, split: str, names: tuple[str, ...]) -> Path:
 
 
 def frames_for(folder: Path, count: int, name: str) -> list[str]:
-    """The first `count` frames of an image folder in natural order; too few is an error."""
+    """The first `count` frames of an image folder in natural order; too few is an error, more a warning."""
     if not folder.is_dir():
         raise DatasetError(f"sequence {name}: frame folder missing: {folder}")
     frames = sorted_frames(folder)
     if len(frames) < count:
         raise DatasetError(f"sequence {name}: {len(frames)} frames in {folder} for {count} annotation lines")
+    frames_beyond(name, folder, count, len(frames))
     return frames[:count]
 
 
@@ -47,11 +48,14 @@ class TNL2K(Dataset):
 
     def _list(self) -> list[str]:
         self.base = _split_root(self.root, self.split, (self.split, self.split.upper()))
-        names = sorted(p.name for p in self.base.iterdir() if p.is_dir() and (
-            (p / "groundtruth.txt").exists() or (p / p.name / "groundtruth.txt").exists()))
+        names = sorted(p.name for p in self.base.iterdir() if p.is_dir() and any(
+            (d / "groundtruth.txt").exists() or (d / "imgs").is_dir() for d in (p, p / p.name)))
         if not names:
             raise DatasetError(f"{self.name}: no sequences under {self.base} ({self.layout_hint()})")
         return names
+
+    def _annotation_path(self, name: str) -> Path:
+        return self._seq_dir(name) / "groundtruth.txt"
 
     def _load(self, name: str) -> Sequence:
         d = self._seq_dir(name)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..sequence import DatasetError, Sequence
 from .base import Dataset, read_boxes
+from .lasot import numbered_frames
 
 
 class TrackingNet(Dataset):
@@ -19,9 +20,10 @@ class TrackingNet(Dataset):
     name = "trackingnet"
     default_split = "train"
 
-    def __init__(self, root: str | Path, split: Optional[str] = None, chunks: Optional[Seq[int]] = None):
+    def __init__(self, root: str | Path, split: Optional[str] = None, chunks: Optional[Seq[int]] = None,
+                 skip_missing: bool = False):
         self.chunks = chunks
-        super().__init__(root, split)
+        super().__init__(root, split, skip_missing=skip_missing)
 
     def layout_hint(self) -> str:
         return "expected <root>/TRAIN_0/{anno/<video>.txt, frames/<video>/0.jpg}"
@@ -36,10 +38,14 @@ class TrackingNet(Dataset):
             raise DatasetError(f"{self.name}: no annotated videos under {self.root} ({self.layout_hint()})")
         return names
 
+    def _annotation_path(self, name: str) -> Path:
+        chunk, video = name.split("/", 1)
+        return self.root / chunk / "anno" / f"{video}.txt"
+
     def _load(self, name: str) -> Sequence:
         chunk, video = name.split("/", 1)
         boxes = read_boxes(self.root / chunk / "anno" / f"{video}.txt")
         folder = self.root / chunk / "frames" / video
-        frames = [str(folder / f"{i}.jpg") for i in range(len(boxes))]  # 0.jpg, 1.jpg, ..., 10.jpg
+        frames = numbered_frames(folder, len(boxes), name, pattern="{}.jpg", first=0)  # 0.jpg, 1.jpg, ..., 10.jpg
         return Sequence(name=name, frames=frames, boxes=boxes, visible=np.ones(len(boxes), bool),
                         dataset=self.name)

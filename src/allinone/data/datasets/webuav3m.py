@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -26,10 +27,14 @@ class WebUAV3M(Dataset):
     def _list(self) -> list[str]:
         s = self.split
         self.base = _split_root(self.root, s, (s.capitalize(), s, s.upper()))
-        names = sorted(p.name for p in self.base.iterdir() if (p / "groundtruth_rect.txt").exists())
+        names = sorted(p.name for p in self.base.iterdir()
+                       if (p / "groundtruth_rect.txt").exists() or (p / "img").is_dir())
         if not names:
             raise DatasetError(f"{self.name}: no sequences under {self.base} ({self.layout_hint()})")
         return names
+
+    def _annotation_path(self, name: str) -> Path:
+        return self.base / name / "groundtruth_rect.txt"
 
     def _load(self, name: str) -> Sequence:
         d = self.base / name
