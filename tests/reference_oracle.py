@@ -40,3 +40,21 @@ def hann2d(size):
     n = np.arange(1, size + 1)
     w = 0.5 * (1 - np.cos(2 * math.pi * n / (size + 1)))
     return np.outer(w, w)
+
+
+def reference_layout(model):
+    """Our weights under the reference implementation's key names, with its extra entries."""
+    import torch
+
+    net = {}
+    for k, v in model.state_dict().items():
+        if k.startswith("alignment."):
+            k = "backbone." + k[len("alignment."):]
+        elif k.startswith("language_proj."):
+            k = "backbone." + k
+        net[k] = v.clone()
+    c = model.config.model
+    net["backbone.pos_embed"] = torch.zeros(1, 1 + c.pretrain_grid ** 2, c.embed_dim)
+    net["backbone.cls_token"] = torch.zeros(1, 1, c.embed_dim)
+    net["language_embeddings.position_ids"] = torch.arange(512).unsqueeze(0)
+    return net

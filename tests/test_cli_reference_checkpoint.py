@@ -9,6 +9,7 @@ from allinone import build_model, load_config
 from allinone.cli import main
 from allinone.data.synthetic import SynthConfig, generate_synthvl
 from allinone.model.checkpoint import is_reference_checkpoint
+from reference_oracle import reference_layout
 
 # a small model with the paper's block layout (CE at blocks 3, 6, 9), so the importer's default
 # config (paper-vitb256) fits it once the shapes are read from the weights; 160 words hold the
@@ -17,28 +18,12 @@ REF_TINY = ["model.text_pooling=cls", "model.vocab_size=160", "model.embed_dim=6
             "model.num_heads=1", "model.ce_locations=[3,6,9]", "model.head_channels=32"]
 
 
-def _reference_layout(model):
-    """Our weights under the reference implementation's key names and extra entries."""
-    net = {}
-    for k, v in model.state_dict().items():
-        if k.startswith("alignment."):
-            k = "backbone." + k[len("alignment."):]
-        elif k.startswith("language_proj."):
-            k = "backbone." + k
-        net[k] = v.clone()
-    c = model.config.model
-    net["backbone.pos_embed"] = torch.zeros(1, 1 + c.pretrain_grid ** 2, c.embed_dim)
-    net["backbone.cls_token"] = torch.zeros(1, 1, c.embed_dim)
-    net["language_embeddings.position_ids"] = torch.arange(512).unsqueeze(0)
-    return net
-
-
 @pytest.fixture(scope="module")
 def reference_ckpt(tmp_path_factory):
     torch.manual_seed(5)
     model = build_model(load_config("cpu-tiny", REF_TINY)).eval()
     path = tmp_path_factory.mktemp("ref") / "AllInOne_ep0300.pth.tar"
-    torch.save({"net": _reference_layout(model), "epoch": 300}, path)
+    torch.save({"net": reference_layout(model), "epoch": 300}, path)
     return path
 
 

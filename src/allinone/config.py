@@ -128,6 +128,9 @@ class TrainConfig:
     num_workers: int = 4
     precision: str = "auto"  # "fp32", "bf16", "fp16" or "auto"
     seed: int = 42
+    # Patch/position embeddings and the first N backbone blocks frozen and run without autograd
+    # (fine-tuning a pretrained backbone on a CPU budget); 0 trains everything.
+    frozen_blocks: int = 0
 
 
 @dataclass
@@ -275,6 +278,8 @@ def validate(cfg: Config) -> Config:
     for key in ("batch_size", "epochs", "samples_per_epoch", "accumulate_steps"):
         if getattr(t, key) <= 0:
             raise bad(f"train.{key}", getattr(t, key), "must be positive")
+    if not 0 <= t.frozen_blocks <= cfg.model.depth:
+        raise bad("train.frozen_blocks", t.frozen_blocks, f"must lie between 0 and model.depth={cfg.model.depth}")
     if t.ce_end_epoch < t.ce_start_epoch:
         raise bad("train.ce_end_epoch", t.ce_end_epoch, f"must be >= train.ce_start_epoch={t.ce_start_epoch}")
     if cfg.loss.temperature <= 0:

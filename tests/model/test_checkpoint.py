@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import allinone
+from reference_oracle import reference_layout
 from allinone import build_model, load_config
 from allinone.model.checkpoint import (
     CheckpointError,
@@ -116,18 +117,8 @@ class Settings:  # stands for the helper objects pytracking-style trainers pickl
 
 
 def _reference_state_dict(model):
-    """Our tiny model's weights under the reference implementation's key names."""
-    net = {}
-    for k, v in model.state_dict().items():
-        if k.startswith("alignment."):
-            k = "backbone." + k[len("alignment."):]
-        elif k.startswith("language_proj."):
-            k = "backbone." + k
-        net[k] = v.clone()
-    c = model.config.model
-    net["backbone.pos_embed"] = torch.zeros(1, 1 + c.pretrain_grid ** 2, c.embed_dim)
-    net["backbone.cls_token"] = torch.zeros(1, 1, c.embed_dim)
-    net["language_embeddings.position_ids"] = torch.arange(512).unsqueeze(0)
+    """Our tiny model's weights under the reference's key names, BERT's 512 text positions included."""
+    net = reference_layout(model)
     pos = net["language_embeddings.position_embeddings.weight"]
     net["language_embeddings.position_embeddings.weight"] = torch.cat([pos, torch.randn(472, pos.shape[1])])
     return net

@@ -175,3 +175,53 @@ def test_gradient_accumulation_runs(synth_root, tmp_path):
     logs = read_metrics(out, "train")
     assert [r["step"] for r in logs] == [1, 2] and all(np.isfinite(r["loss"]) for r in logs)
     assert allinone.load_model(out) is not None
+
+
+def test_frozen_blocks_take_no_gradient_and_the_rest_trains():
+    """train.frozen_blocks: the frozen prefix gets no gradient (and builds no graph); blocks above,
+    the head and the language embedding (through the alignment losses) still learn."""
+    import allinone
+    from allinone.config import load_config
+
+    torch.manual_seed(0)
+    cfg = load_config("cpu-tiny", ["train.frozen_blocks=4"])
+    model = allinone.build_model(cfg, with_alignment=True).train()
+    model.backbone.freeze_prefix(cfg.train.frozen_blocks)
+    z, x = torch.randn(2, 3, 64, 64), torch.randn(2, 3, 128, 128)
+    ids = torch.randint(1, 100, (2, cfg.model.max_text_len))
+    out = model(z, x, ids, torch.ones_like(ids), return_alignment=True)
+    (out.score_map.sum() + out.size_map.sum() + out.offset_map.sum() + out.v_l.sum()).backward()
+    frozen = [model.backbone.patch_embed, *model.backbone.blocks[:4]]
+    assert all(p.grad is None and not p.requires_grad for m in frozen for p in m.parameters())
+    assert model.backbone.pos_embed_x.grad is None
+    assert all(p.grad is not None for p in model.backbone.blocks[4].parameters())
+    assert all(p.grad is not None for p in model.box_head.parameters())
+    assert model.language_embeddings.word_embeddings.weight.grad is not None
+    with pytest.raises(ValueError, match="frozen_blocks"):
+        load_config("cpu-tiny", ["train.frozen_blocks=7"])
+
+
+def test_init_from_an_allinone_checkpoint_fine_tunes_it(tmp_path):
+    """--init with our own checkpoint starts from all its weights and its tokenizer."""
+    import allinone
+    from allinone.model.checkpoint import read_checkpoint
+    from allinone.text import default_tokenizer
+    from allinone.train.trainer import TrainOptions, train
+    from allinone.data.synthetic import SynthConfig, generate_synthvl
+
+    torch.manual_seed(3)
+    start = allinone.build_model("cpu-tiny", with_alignment=False)
+    tok = default_tokenizer()
+    ckpt = allinone.save_model(start, tmp_path / "start.safetensors", tokenizer=tok)
+    data = tmp_path / "synth"
+    generate_synthvl(data, 2, seed=1, split="train", config=SynthConfig(width=96, height=72, min_frames=12,
+                                                                         max_frames=14), progress=False)
+    opts = TrainOptions(config="cpu-tiny", data={"synthvl": str(data)}, out=tmp_path / "run", steps=1,
+                        batch_size=2, init=str(ckpt), workers=0, progress=False,
+                        overrides=["train.lr=1e-12", "train.warmup_steps=0"])
+    final = train(opts)
+    state, _, tok_json = read_checkpoint(final)
+    assert tok_json and json.loads(tok_json) == json.loads(tok.to_json_str())
+    before = start.state_dict()
+    w = "backbone.blocks.0.attn.qkv.weight"
+    assert torch.allclose(state[w], before[w], atol=1e-6)  # started there (lr ~ 0: barely moved)

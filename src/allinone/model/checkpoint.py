@@ -184,7 +184,7 @@ def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], so
 # --------------------------------------------------------------------------- importers
 # Importers of other formats live in model/importers/ (one module per format); their names stay
 # importable from here. Imported last: they build on the definitions above.
-from .importers import (  # noqa: E402
+from .importers import (  # noqa: E402,F401  (re-exported)
     bert_special_tokenizer,
     convert_reference_state_dict,
     import_reference_checkpoint,

@@ -100,7 +100,11 @@ def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets:
     saved = run_dir / "tokenizer.json"
     if saved.exists() and opts.resume:
         return TextTokenizer.from_file(saved, max_len=cfg.model.max_text_len)
-    if opts.init_text:  # the word embeddings come with their vocabulary
+    own = _own_checkpoint(opts.init)
+    if own is not None and own[2] and not (opts.init_text or opts.vocab):
+        # fine-tuning our own checkpoint: its word embeddings only make sense with its vocabulary
+        tok = TextTokenizer.from_json_str(own[2], max_len=cfg.model.max_text_len)
+    elif opts.init_text:  # the word embeddings come with their vocabulary
         from ..model.importers import bert_tokenizer
 
         tok = bert_tokenizer(opts.init_text, cfg.model.max_text_len, vocab=opts.vocab)
@@ -116,6 +120,29 @@ def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets:
         run_dir.mkdir(parents=True, exist_ok=True)
         tok.save(saved)
     return tok
+
+
+def _own_checkpoint(path: Optional[Union[str, Path]]) -> Optional[tuple]:
+    """(state, config, tokenizer JSON) when `path` is an allinone checkpoint (fine-tuning), else None."""
+    from ..model.checkpoint import CheckpointError, is_safetensors_file
+
+    if not path or not Path(path).is_file() or not is_safetensors_file(path):
+        return None
+    try:
+        return read_checkpoint(path)
+    except CheckpointError:  # a safetensors file of another layout (MAE/DINOv2 weights)
+        return None
+
+
+def _init_from_own(model: torch.nn.Module, state: dict, path: Union[str, Path], log: Any) -> None:
+    """Start from every weight of an allinone checkpoint; the MMA projections stay freshly
+    initialised when it was saved without them. Shapes must match the run's config."""
+    own = model.state_dict()
+    fresh = {k: v for k, v in own.items() if k.startswith("alignment.") and k not in state}
+    load_state_strict(model, {**state, **fresh}, source=str(path))
+    if log is not None:
+        log(f"model initialised from the allinone checkpoint {path} ({len(state)} tensors"
+            f"{', alignment projections fresh' if fresh else ''})")
 
 
 def _optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.Optimizer:
@@ -240,11 +267,15 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
     model = build_model(cfg, with_alignment=True)
     if not (opts.resume and checkpoint_steps(run_dir)):  # a resumed run's weights come from its checkpoint
         log = print if info.is_main else None
-        if opts.init:
+        own = _own_checkpoint(opts.init)
+        if own is not None:
+            _init_from_own(model, own[0], opts.init, log)
+        elif opts.init:
             load_pretrained_backbone(model, opts.init, log=log)
         if opts.init_text:
             load_bert_embeddings(model, opts.init_text, log=log)
     model.tokenizer = tokenizer
+    model.backbone.freeze_prefix(t.frozen_blocks)
     model.to(info.device).train()
     ddp = model
     if info.enabled:
