@@ -59,9 +59,14 @@ def header(threads: list[int], load: int) -> str:
     import onnxruntime
     import torch
 
+    from allinone import load_config
+    from allinone.track.backends import default_threads
+
+    tiny = default_threads("torch", load_config("cpu-tiny"))
     return (f"# CPU: {cpu_model()}\n"
-            f"# torch {torch.__version__}, onnxruntime {onnxruntime.__version__}; threads {threads}; "
-            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}\n"
+            f"# torch {torch.__version__}, onnxruntime {onnxruntime.__version__}; threads {threads} (defaults "
+            f"here: torch {default_threads('torch')}, cpu-tiny on torch {tiny}, onnxruntime "
+            f"{default_threads('onnxruntime')}); OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}\n"
             f"# background load: {load} busy process(es) started by this run; load average before: {load_average()}")
 
 

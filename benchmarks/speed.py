@@ -18,9 +18,9 @@ import statistics
 import time
 from contextlib import nullcontext
 
-import torch
+from allinone import build_model  # before torch: `import allinone` makes torch's threads wait passively
 
-from allinone import build_model
+import torch  # noqa: E402
 from allinone.track.backends import OnnxRuntimeModel, available_cores, quantize_linear_int8
 from machine import MODES, background_load, export_folder, header
 

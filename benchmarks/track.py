@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-import allinone
+import allinone  # before torch: `import allinone` makes torch's threads wait passively
+import torch  # noqa: E402
 from allinone.text import default_tokenizer
 from allinone.track.backends import OnnxRuntimeModel, available_cores
 from machine import MODES, background_load, export_folder, header
@@ -41,7 +42,7 @@ def _tracker(model, export_dir: str, mode: str, threads: int) -> allinone.Tracke
 def ms_per_frame(model, export_dir: str, modes: list[str], threads: int, video: list[np.ndarray],
                  rounds: int) -> dict[str, float]:
     """Each mode's ms per `track` call: the modes take turns on `rounds` chunks of the video."""
-    trackers = {m: _tracker(model, export_dir, m, threads) for m in modes}  # same threads: torch's are global
+    trackers = {m: _tracker(model, export_dir, m, threads) for m in modes}
     for t in trackers.values():
         t.initialize(video[0], bbox=(300, 220, 60, 40), text="the red car")
         for f in video[1:3]:  # warm-up
@@ -49,6 +50,7 @@ def ms_per_frame(model, export_dir: str, modes: list[str], threads: int, video: 
     times: dict[str, list[float]] = {m: [] for m in modes}
     for chunk in np.array_split(np.arange(3, len(video)), rounds):
         for m, t in trackers.items():
+            torch.set_num_threads(1 if t.backend == "onnxruntime" else threads)  # as its Tracker set it (global)
             t0 = time.perf_counter()
             for i in chunk:
                 t.track(video[i])

@@ -343,7 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-last", type=int, default=3, help="checkpoints kept (default 3)")
     p.add_argument("--log-every", type=int, default=10, help="steps between log lines (default 10)")
     p.add_argument("--init", help="pretrained ViT weights for the backbone: an official DINOv2 checkpoint or "
-                   "MAE/timm weights (.pth or .safetensors; the layout is detected)")
+                   "MAE/timm weights (.pth or .safetensors; the layout is detected); or an allinone "
+                   "checkpoint to fine-tune (all its weights and its tokenizer)")
     p.add_argument("--init-text", metavar="PATH",
                    help="BERT weights for the language embedding (model.safetensors / pytorch_model.bin, or "
                    "the folder holding it); its vocab.txt (beside it, or --vocab) becomes the tokenizer")
@@ -482,9 +483,9 @@ def _add_device_args(p: argparse.ArgumentParser, progress: bool = True) -> None:
                    help="torch, or onnxruntime (ONNX Runtime, fp32/int8 on the CPU: the fastest CPU mode; "
                         "--checkpoint may be an `allinone export` folder)")
     if "--threads" not in p._option_string_actions:
-        p.add_argument("--threads", type=_int_at_least(1), default=1,
-                       help="CPU threads (default 1: steady under other load; more pay on idle cores for "
-                            "the large presets)")
+        p.add_argument("--threads", type=_int_at_least(1),
+                       help="CPU threads (default: all cores; 1 for cpu-tiny-sized models on torch, or "
+                            "when OMP_WAIT_POLICY is set to anything but PASSIVE; see README, Speed)")
     if progress:
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

@@ -1,6 +1,9 @@
 """Tracker backends: ONNX export (dynamic batch), ONNX Runtime parity with torch fp32 on SynthVL,
 int8 (torch.ao and ONNX Runtime), threads, and the CLI's export / --backend / --threads."""
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,8 @@ from allinone.data.synthetic import SynthConfig, generate_synthvl  # noqa: E402
 from allinone.evaluation.runner import track_sequence  # noqa: E402
 from allinone.model.allinone import TemplateFeatures  # noqa: E402
 from allinone.track import Tracker  # noqa: E402
-from allinone.track.backends import OnnxRuntimeModel, quantize_linear_int8  # noqa: E402
+from allinone.track.backends import (OnnxRuntimeModel, available_cores, default_threads,  # noqa: E402
+                                     quantize_linear_int8)
 from allinone.track.onnx_export import export_onnx  # noqa: E402
 from allinone.track.tracker import default_checkpoint  # noqa: E402
 
@@ -150,12 +154,48 @@ def test_threads_argument(bundled):
         assert torch.get_num_threads() == 1
         t = Tracker(bundled, threads=2)
         assert t.threads == 2 and torch.get_num_threads() == 2
-        assert Tracker(bundled).threads == 1  # the default
+        assert Tracker(bundled).threads == default_threads("torch", bundled.config)
         for bad in (0, -1, 1.5, True):
             with pytest.raises(ValueError, match="threads"):
                 Tracker(bundled, threads=bad)
     finally:
         torch.set_num_threads(before)
+
+
+def test_default_threads_follow_the_wait_policy_and_model_size(monkeypatch):
+    tiny, paper = allinone.load_config("cpu-tiny"), allinone.load_config("paper-vitb256")
+    cores = available_cores()
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    assert default_threads("torch", paper) == default_threads("torch") == cores >= 1
+    assert default_threads("torch", allinone.load_config("cpu-small")) == cores
+    assert default_threads("torch", tiny) == 1  # small ops: waking a second thread costs more under load
+    for policy in ("ACTIVE", ""):
+        monkeypatch.setenv("OMP_WAIT_POLICY", policy)
+        assert default_threads("torch", paper) == 1  # spin-waiting threads collapse under load
+        assert default_threads("onnxruntime", tiny) == cores  # its threads never spin
+
+
+def test_onnxruntime_sessions_get_the_threads(export_dir):
+    before = torch.get_num_threads()
+    try:
+        t = Tracker.from_checkpoint(export_dir, backend="onnxruntime", threads=2)
+        assert t.threads == t.model.threads == 2
+        assert t.model._search.get_session_options().intra_op_num_threads == 2
+        assert torch.get_num_threads() == 1  # torch only crops: no thread of its own to wake or spin
+        assert OnnxRuntimeModel(export_dir).threads == available_cores()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_import_sets_passive_waiting_unless_torch_came_first():
+    code = "import {0}, {1}, os; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = lambda first, second: subprocess.run([sys.executable, "-c", code.format(first, second)], env=env,  # noqa: E731
+                                               capture_output=True, text=True, check=True).stdout.strip()
+    assert run("allinone", "torch") == "PASSIVE"
+    assert run("torch", "allinone") == "None"  # too late for libgomp: left alone (default threads 1)
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    assert run("allinone", "torch") == "ACTIVE"
 
 
 def test_bad_backend_and_precision_combinations(bundled, export_dir):
@@ -178,7 +218,9 @@ def test_bad_backend_and_precision_combinations(bundled, export_dir):
 def test_cli_export_then_track_with_onnxruntime_int8(tmp_path, synth, capsys):
     root, sequences = synth
     out = tmp_path / "onnx"
-    assert main(["export", "--format", "onnx", "--out", str(out), "--no-int8"]) == 0
+    assert main(["export", "--format", "onnx", "--out", str(out)]) == 0
+    assert (out / "search.int8.onnx").exists()
+    assert main(["export", "--format", "onnx", "--out", str(out), "--no-int8"]) == 0  # over the first
     assert "search.onnx" in capsys.readouterr().out and not (out / "search.int8.onnx").exists()
     frames = Path(sequences[0].frames[0]).parent
     x, y, w, h = sequences[0].boxes[0]

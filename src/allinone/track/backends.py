@@ -13,7 +13,7 @@ and clipping are the same code for every backend.
   quantiser). The fastest CPU mode; needs ``pip install 'allinone[onnx]'``.
 
 Threads: ``threads`` sets torch's intra-op threads (process-wide: torch has one pool) and ONNX
-Runtime's per session. See `default_threads` for the default and why.
+Runtime's per session; `default_threads` gives the default and why.
 """
 from __future__ import annotations
 
@@ -57,21 +57,42 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_threads() -> int:
-    """The default thread count: one.
+def passive_waiting() -> bool:
+    """Whether torch's OpenMP threads sleep while idle (``OMP_WAIT_POLICY=PASSIVE``, which
+    ``import allinone`` sets unless torch was imported first or the variable is set)."""
+    return os.environ.get("OMP_WAIT_POLICY", "").strip().upper() == "PASSIVE"
 
-    Measured on a 2-core machine (README, Speed): under a background load of two busy processes,
-    two spin-waiting threads collapse (cpu-tiny from ≈120 FPS to < 1 FPS) while one thread keeps
-    its speed; passive waiting makes two threads degrade less but they still lose more than half
-    of the one-thread figure. On an idle machine more threads pay for the large presets only:
-    ask for them with ``threads=N`` (``--threads N``).
+
+# Multiply-adds of one (tokens x C) @ (C x C) product below which a torch step runs one thread:
+# cpu-tiny (80 tokens, C = 192: 2.9 M) runs so many small ops that waking a second thread for each
+# costs more under load than the core gives; cpu-small (39 M) and the paper presets (189 M) gain.
+PARALLEL_MIN_WORK = 10_000_000
+
+
+def default_threads(backend: str = "torch", config: Any = None) -> int:
+    """The default thread count for `backend` and a model of `config` (a `Config`, or None).
+
+    Measured on a 2-core machine under a background load of two busy processes (README, Speed):
+    spin-waiting torch threads collapse (2 threads: cpu-tiny 19x, paper-vitb256 fp32 4x slower than
+    1); with passive waiting 2 threads match or beat 1 for cpu-small and paper-vitb256 but still lose
+    up to 70 % for cpu-tiny. ONNX Runtime's threads never spin (see `_session`) and 2 matched or beat
+    1 for both. Hence: all cores for onnxruntime; for torch, all cores when its threads wait
+    passively and the model is above `PARALLEL_MIN_WORK`, else 1.
     """
-    return 1
+    if backend == "onnxruntime":
+        return available_cores()
+    if not passive_waiting():
+        return 1
+    if config is not None:
+        m = config.model
+        if (m.template_grid ** 2 + m.search_grid ** 2) * m.embed_dim ** 2 < PARALLEL_MIN_WORK:
+            return 1
+    return available_cores()
 
 
-def resolve_threads(threads: Optional[int]) -> int:
-    """`threads`, or the default when None; checked to be a positive integer."""
-    n = default_threads() if threads is None else threads
+def resolve_threads(threads: Optional[int], backend: str = "torch", config: Any = None) -> int:
+    """`threads`, or `default_threads` when None; checked to be a positive integer."""
+    n = default_threads(backend, config) if threads is None else threads
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"threads must be a positive integer (e.g. 1 or {available_cores()}), got {threads!r}")
     return n
@@ -81,7 +102,8 @@ def quantize_linear_int8(model: AllInOne) -> AllInOne:
     """A copy of `model` whose ``nn.Linear`` layers run int8 (torch.ao dynamic quantisation).
 
     Weights are quantised once per output channel; activations per call. Convolutions (the patch
-    embedding, the head) stay fp32: they are < 10 % of a step and int8 convolutions cost accuracy.
+    embedding, the head: < 10 % of a step) stay fp32: torch.ao has no dynamic int8 convolution, and
+    ONNX Runtime's (ConvInteger) made the paper model's step 1.8x slower, not faster.
     """
     quant = getattr(getattr(torch, "ao", None), "quantization", None)
     if quant is None or not hasattr(quant, "quantize_dynamic"):
@@ -104,7 +126,7 @@ class OnnxRuntimeModel:
     Args:
         export_dir: a folder written by `allinone.track.onnx_export.export_onnx`.
         precision: ``fp32`` or ``int8`` (which tracking-step graph to run).
-        threads: intra-op threads of each session (default `default_threads`).
+        threads: intra-op threads of each session (default: all cores, see `default_threads`).
     """
 
     def __init__(self, export_dir: Union[str, Path], precision: str = "fp32", threads: Optional[int] = None):
@@ -113,22 +135,22 @@ class OnnxRuntimeModel:
         require_onnx()
         self.config, self.tokenizer = read_export(export_dir)
         self.precision = precision
-        self.threads = resolve_threads(threads)
-        self.export_dir = Path(export_dir)
-        self._template = _session(self.export_dir / TEMPLATE_GRAPH, self.threads)
+        self.threads = resolve_threads(threads, "onnxruntime")
+        self._template = _session(Path(export_dir) / TEMPLATE_GRAPH, self.threads)
         self._search = _session(search_graph_path(export_dir, precision), self.threads)
-        self._tmp: Any = None  # a TemporaryDirectory to keep alive when exported on the fly
 
     @classmethod
     def from_model(cls, model: AllInOne, precision: str = "fp32",
                    threads: Optional[int] = None) -> "OnnxRuntimeModel":
-        """Export `model` to a temporary folder and open it."""
+        """Export `model` to a temporary folder, open it, and delete the folder (the sessions hold
+        the graphs in memory)."""
         from .onnx_export import export_to_temp
 
         tmp = export_to_temp(model, int8=precision == "int8")
-        runner = cls(tmp.name, precision, threads)
-        runner._tmp = tmp
-        return runner
+        try:
+            return cls(tmp.name, precision, threads)
+        finally:
+            tmp.cleanup()
 
     def encode_template(self, template: torch.Tensor, text_ids: torch.Tensor,
                         text_mask: torch.Tensor) -> TemplateFeatures:

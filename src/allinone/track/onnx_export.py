@@ -82,7 +82,10 @@ def _export_graph(module: nn.Module, args: tuple, path: Path, inputs: list[str],
 
 def quantize_onnx_int8(src: Union[str, Path], dst: Union[str, Path]) -> Path:
     """Write an int8 copy of the ONNX graph `src` to `dst`: dynamic quantisation of the MatMul
-    weights (per output channel, signed 8 bit), activations quantised per call (unsigned 8 bit)."""
+    weights (per output channel, signed 8 bit), activations quantised per call (unsigned 8 bit).
+
+    Only the Linear layers' MatMuls: the attention products stay fp32 (both inputs vary), and the
+    convolutions too (ConvInteger made the paper model's step 1.8x slower here)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     root = logging.getLogger()
@@ -101,7 +104,8 @@ def export_onnx(model: AllInOne, out_dir: Union[str, Path], *, int8: bool = True
     """Export `model`'s template side and tracking step (and an int8 tracking step) to `out_dir`.
 
     Returns {"template": path, "fp32": search graph, "int8": int8 search graph (if int8)}. The
-    model is left in eval mode and unchanged.
+    model ends on the CPU in eval mode, its weights unchanged. Files of an earlier export in
+    `out_dir` that this one does not write (an int8 graph, a tokenizer) are removed.
     """
     require_onnx()
     if model.config is None:
@@ -117,13 +121,16 @@ def export_onnx(model: AllInOne, out_dir: Union[str, Path], *, int8: bool = True
                   ["template", "text_ids", "text_mask"], ["z_tokens", "lang"], opset)
     _export_graph(_SearchSide(model), search_args, paths["fp32"],
                   ["z_tokens", "lang", "search"], ["score_map", "size_map", "offset_map"], opset)
-    model.eval()  # torch.onnx.export restores the wrappers' (training) mode on the way out
     if int8:
         paths["int8"] = quantize_onnx_int8(paths["fp32"], out / SEARCH_GRAPHS["int8"])
+    else:
+        (out / SEARCH_GRAPHS["int8"]).unlink(missing_ok=True)  # would not match the new fp32 graph
     (out / "config.yaml").write_text(model.config.to_yaml())
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
     if tokenizer is not None:
         tokenizer.save(out / "tokenizer.json")
+    else:
+        (out / "tokenizer.json").unlink(missing_ok=True)
     return paths
 
 

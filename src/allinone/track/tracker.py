@@ -113,18 +113,20 @@ class Tracker:
             (CPU: int8 weights of the Linear layers, see `allinone.track.backends`).
         backend: ``torch`` or ``onnxruntime`` (ONNX graphs run by ONNX Runtime, fp32 or int8; `model`
             may then also be an `OnnxRuntimeModel` opened from an ``allinone export`` folder).
-        threads: CPU threads (default 1, see `allinone.track.backends.default_threads`); sets torch's
-            process-wide intra-op thread count.
+        threads: CPU threads (default: `allinone.track.backends.default_threads`: all cores, but 1
+            for cpu-tiny-sized models on torch or when torch's threads spin-wait); with torch this
+            sets torch's process-wide intra-op thread count, with onnxruntime the sessions'.
     """
 
     def __init__(self, model: AllInOne, device: Union[str, torch.device] = "cpu", precision: str = "fp32",
                  backend: str = "torch", threads: Optional[int] = None):
         self.device = check_device(device)
         check_backend(backend, precision, self.device)
-        self.threads = resolve_threads(threads)
-        if self.device.type == "cpu":
-            torch.set_num_threads(self.threads)
+        self.threads = resolve_threads(threads, backend, model.config)
+        if self.device.type == "cpu":  # with onnxruntime torch only crops: one thread, none spinning
+            torch.set_num_threads(1 if backend == "onnxruntime" else self.threads)
         self.model = build_backend(model, backend, precision, self.device, self.threads)
+        self.threads = getattr(self.model, "threads", self.threads)  # an opened ONNX model keeps its own
         self.config = model.config
         self.tokenizer = getattr(model, "tokenizer", None)
         self.precision = precision
