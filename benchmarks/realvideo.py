@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -36,6 +34,7 @@ import allinone
 from allinone.data import open_dataset
 from allinone.evaluation.analysis import analyze
 from allinone.track.tracker import default_checkpoint
+from machine import cpu_model, load_average
 
 
 class OpenCVTracker:
@@ -119,17 +118,16 @@ def main() -> None:
         model = allinone.load_model(default_checkpoint() if path in ("", "bundled") else path)
         for use_text, suffix in ((True, ""), (False, "-box-only")):
             folder = out / f"{name}{suffix}"
-            fps[folder.name] = run_tracker(lambda: allinone.Tracker(model), sequences, folder, use_text,
-                                           args.max_frames)
+            make = lambda: allinone.Tracker(model, threads=args.threads)  # noqa: E731
+            fps[folder.name] = run_tracker(make, sequences, folder, use_text, args.max_frames)
             folders.append(folder)
     for kind in args.opencv:
         folder = out / kind.upper()
         fps[folder.name] = run_tracker(lambda: OpenCVTracker(kind), sequences, folder, False, args.max_frames)
         folders.append(folder)
     report = analyze(_truncated(sequences, args.max_frames), folders, print_table=False)
-    cpu = platform.processor() or platform.machine()
     lines = [f"real tracks: {len(sequences)} sequences from {args.root}; {args.threads} threads; "
-             f"CPU {cpu}; load {os.getloadavg()[0]:.1f}", "",
+             f"CPU {cpu_model()}; load {load_average()}", "",
              "| tracker | AUC | P@20 | NP | FPS |", "|---|---:|---:|---:|---:|"]
     for name, r in sorted(report.items(), key=lambda kv: -kv[1]["auc"]):
         lines.append(f"| {name} | {r['auc']:.1f} | {r['precision']:.1f} | {r['norm_precision']:.1f} | "
