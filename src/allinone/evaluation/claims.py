@@ -15,37 +15,25 @@ a live claim is never removed; in the worst race two processes track the same se
 atomic writes keep one complete result. The same mechanism gives a short-lived folder lock
 (`folder_lock`) for reading and writing the manifest.
 
-Result files are written to ``.tmp-<host>-<pid>-*`` and renamed into place, so a reader never sees a
-partial file; `remove_leftovers` deletes the temporary files of dead processes at the next start.
+Result files are written with `allinone.files.atomic_write` (``.tmp-<host>-<pid>-*``, renamed into
+place), so a reader never sees a partial file; `remove_leftovers` deletes the temporary files and
+claims of dead processes at the next start.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
-import socket
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Iterator, Optional
 
-from ..files import file_mode
-from ..processes import pid_alive
+from ..files import HOST, STALE_AFTER_S, file_mode, holder_alive, remove_stale_tmp
 
 CLAIMS_DIR = ".claims"
 HEARTBEAT_S = 60.0
-STALE_AFTER_S = 600.0
-HOST = socket.gethostname()
-
-
-def _holder_alive(host: object, pid: object, mtime: float) -> bool:
-    if time.time() - mtime > STALE_AFTER_S:
-        return False
-    if host == HOST and isinstance(pid, int):
-        return pid_alive(pid)
-    return True  # another host, refreshed recently: trust it
 
 
 def read_claim(path: Path) -> Optional[dict]:
@@ -61,7 +49,7 @@ def read_claim(path: Path) -> Optional[dict]:
     except ValueError:
         info = {}  # being written right now, or garbage: judged by its age alone
     info.update(mtime=st.st_mtime, inode=st.st_ino)
-    info["live"] = _holder_alive(info.get("host"), info.get("pid"), st.st_mtime)
+    info["live"] = holder_alive(info.get("host"), info.get("pid"), st.st_mtime)
     return info
 
 
@@ -164,44 +152,10 @@ def folder_lock(folder: Path, timeout_s: float = 300.0) -> Iterator[None]:
         claim.release()
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    """Write `path` through ``writer(tmp_path)`` and rename it into place (umask permissions)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{HOST}-{os.getpid()}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        writer(Path(tmp))
-        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a normal write gets the umask's mode
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _tmp_owner_alive(path: Path) -> bool:
-    """Whether a ``.tmp-*`` file may still be in use by the process that created it."""
-    try:
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
-        return True  # gone already: nothing to do
-    rest = path.name[len(".tmp-"):]
-    host, _, tail = rest.rpartition("-")  # ".tmp-<host>-<pid>-<random><suffix>"
-    host, _, pid_text = host.rpartition("-")
-    pid = int(pid_text) if pid_text.isdigit() else None
-    if host and pid is not None:
-        return _holder_alive(host, pid, mtime)
-    return time.time() - mtime <= STALE_AFTER_S  # an older name without host and pid: judged by age
-
-
 def remove_leftovers(folder: Path) -> list[Path]:
     """Delete temporary files (``.tmp-*``) and claims left in `folder` by dead processes; returns them."""
     folder = Path(folder)
-    removed = []
-    for path in sorted(folder.glob(".tmp-*")):
-        if not _tmp_owner_alive(path):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                removed.append(path)
+    removed = remove_stale_tmp(folder)
     for path in sorted((folder / CLAIMS_DIR).glob("*.claim")):
         info = read_claim(path)
         if info is not None and not info["live"]:

@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from .claims import HOST, atomic_write, folder_lock, live_claims, remove_leftovers
+from ..files import HOST, atomic_write
+from .claims import folder_lock, live_claims, remove_leftovers
 
 MANIFEST_NAME = "manifest.json"
 FORMAT = "allinone-results/1"

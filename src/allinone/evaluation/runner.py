@@ -32,7 +32,8 @@ from typing import Optional, Sequence as Seq, Union
 
 import numpy as np
 
-from .claims import atomic_write, claim_path, try_claim
+from ..files import atomic_write
+from .claims import claim_path, try_claim
 from .manifest import check_manifest, manifest_still_matches, prepare_results_folder, run_identity
 from .results import write_results
 from .shards import parse_shard, shard_names
@@ -55,10 +56,6 @@ def _finished(out_dir: Path, name: str, n_frames: int) -> bool:
         return False
     with open(path) as f:
         return sum(1 for line in f if line.strip()) == n_frames
-
-
-def _atomic_write(path: Path, writer) -> None:
-    atomic_write(path, writer)
 
 
 def track_sequence(tracker, sequence, use_text: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -180,8 +177,8 @@ def _run_one(name: str) -> tuple[str, str, Union[float, str]]:
             boxes, times = track_sequence(_WORKER["tracker"], sequence, _WORKER["use_text"])
         except ValueError as exc:  # this sequence's data: the others go on
             return name, FAILED, " ".join(str(exc).split())
-        _atomic_write(out / f"{name}_time.txt", lambda p: np.savetxt(p, times, fmt="%.6f"))
-        _atomic_write(out / f"{name}.txt", lambda p: write_results(p, boxes))
+        atomic_write(out / f"{name}_time.txt", lambda p: np.savetxt(p, times, fmt="%.6f"))
+        atomic_write(out / f"{name}.txt", lambda p: write_results(p, boxes))
     return name, TRACKED, float(len(times) / max(times.sum(), 1e-9))
 
 

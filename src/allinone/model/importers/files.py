@@ -13,7 +13,7 @@ from typing import Any, Union
 
 import torch
 
-from ..checkpoint import CheckpointError
+from ..checkpoint import CheckpointError, is_safetensors_file
 
 PathLike = Union[str, Path]
 # Where training scripts nest the weights: MAE/timm {"model": ...}, Lightning {"state_dict": ...},
@@ -72,7 +72,7 @@ def read_state_dict(path: PathLike) -> dict[str, torch.Tensor]:
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"weight file not found: {p}")
-    if _is_safetensors(p):
+    if is_safetensors_file(p):
         from safetensors.torch import load_file
 
         try:
@@ -88,10 +88,3 @@ def read_state_dict(path: PathLike) -> dict[str, torch.Tensor]:
     if not isinstance(sd, dict) or not any(isinstance(v, torch.Tensor) for v in sd.values()):
         raise CheckpointError(f"{p}: holds no state dict of tensors (found {type(sd).__name__})")
     return {k.removeprefix("module."): v for k, v in sd.items() if isinstance(v, torch.Tensor)}
-
-
-def _is_safetensors(p: Path) -> bool:
-    """safetensors layout: an 8-byte little-endian header length, then a JSON header."""
-    with open(p, "rb") as f:
-        head = f.read(9)
-    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < p.stat().st_size
