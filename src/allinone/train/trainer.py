@@ -94,13 +94,13 @@ def _resolve_config(opts: TrainOptions, run_dir: Path) -> Config:
     return load_config(opts.config, overrides)
 
 
-def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets: list, info: DistInfo) -> Any:
+def _resolve_tokenizer(opts: TrainOptions, cfg: Config, run_dir: Path, datasets: list, info: DistInfo,
+                       own: Optional[tuple] = None) -> Any:
     from ..text import TextTokenizer, build_vocab, default_corpus
 
     saved = run_dir / "tokenizer.json"
     if saved.exists() and opts.resume:
         return TextTokenizer.from_file(saved, max_len=cfg.model.max_text_len)
-    own = _own_checkpoint(opts.init)
     if own is not None and own[2] and not (opts.init_text or opts.vocab):
         # fine-tuning our own checkpoint: its word embeddings only make sense with its vocabulary
         tok = TextTokenizer.from_json_str(own[2], max_len=cfg.model.max_text_len)
@@ -259,15 +259,16 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
     t = cfg.train
     torch.manual_seed(t.seed + info.rank)
     datasets = build_datasets(opts.data, cfg.data.datasets)
-    tokenizer = _resolve_tokenizer(opts, cfg, run_dir, datasets, info)
+    resuming = bool(opts.resume and checkpoint_steps(run_dir))  # weights and tokenizer then come from the run
+    own = None if resuming else _own_checkpoint(opts.init)  # an allinone checkpoint to fine-tune: read once
+    tokenizer = _resolve_tokenizer(opts, cfg, run_dir, datasets, info, own)
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
 
     model = build_model(cfg, with_alignment=True)
-    if not (opts.resume and checkpoint_steps(run_dir)):  # a resumed run's weights come from its checkpoint
+    if not resuming:
         log = print if info.is_main else None
-        own = _own_checkpoint(opts.init)
         if own is not None:
             _init_from_own(model, own[0], opts.init, log)
         elif opts.init:
