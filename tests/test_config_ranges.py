@@ -56,6 +56,7 @@ def test_mean_and_std_errors_name_their_key():
     ("train.lr=-1e-4", "train.lr"), ("train.seed=-3", "train.seed"), ("train.num_workers=-1", "train.num_workers"),
     ("data.max_gap=-5", "data.max_gap"), ("loss.giou_weight=-2", "loss.giou_weight"),
     ("train.lr=.nan", "train.lr"), ("data.search_factor=.inf", "data.search_factor"),
+    ("data.text_drop_prob=1.5", "data.text_drop_prob"), ("data.text_drop_prob=-0.1", "data.text_drop_prob"),
 ])
 def test_out_of_range_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):

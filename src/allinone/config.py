@@ -78,6 +78,9 @@ class DataConfig:
     template_center_jitter: float = 0.0
     template_scale_jitter: float = 0.0
     max_gap: int = 200
+    # Probability that a pair's description is dropped (the pair trains as box-only); 1.0 trains a
+    # model without language (the ablation's "language off"), 0.0 keeps every description.
+    text_drop_prob: float = 0.0
     # Dataset name → sampling weight (names as in `allinone.data.open_dataset`).
     datasets: dict[str, float] = field(
         default_factory=lambda: {
@@ -268,6 +271,8 @@ def validate(cfg: Config) -> Config:
         raise bad("data.mean", d.mean, "needs 3 values (R, G, B)")
     if len(d.std) != 3 or min(d.std) <= 0:
         raise bad("data.std", d.std, "needs 3 values (R, G, B), each > 0")
+    if not 0.0 <= d.text_drop_prob <= 1.0:
+        raise bad("data.text_drop_prob", d.text_drop_prob, "must lie in [0, 1]")
     if any(w < 0 for w in d.datasets.values()):
         raise bad("data.datasets", d.datasets, "weights must be >= 0")
     t = cfg.train

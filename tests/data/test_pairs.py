@@ -72,3 +72,21 @@ def test_template_is_centred_on_its_target(synth):
     item = _pairs(synth, train=False)[0]
     cx, cy, _, _ = item["template_box"].tolist()
     assert cx == pytest.approx(0.5, abs=0.02) and cy == pytest.approx(0.5, abs=0.02)  # no template jitter
+
+
+def test_text_drop_prob_drops_descriptions_and_keeps_the_images(synth):
+    keep = _pairs(synth, n=40)
+    assert all(bool(keep[i]["has_text"]) for i in range(40))  # every SynthVL sequence has a description
+    cfg = load_config("cpu-tiny")
+    cfg.data.text_drop_prob = 1.0
+    off = PairDataset(PairSampler([(synth, 1.0)], cfg.data.max_gap), cfg.model, cfg.data, default_tokenizer(),
+                      40, seed=0, train=True)
+    for i in (0, 7, 39):
+        x, y = keep[i], off[i]
+        assert not bool(y["has_text"]) and not y["text_ids"].any() and not y["text_mask"].any()
+        assert torch.equal(x["search"], y["search"]) and torch.equal(x["search_box"], y["search_box"])
+    cfg.data.text_drop_prob = 0.5
+    half = PairDataset(PairSampler([(synth, 1.0)], cfg.data.max_gap), cfg.model, cfg.data, default_tokenizer(),
+                       40, seed=0, train=True)
+    kept = sum(bool(half[i]["has_text"]) for i in range(40))
+    assert 8 <= kept <= 32  # binomial(40, 0.5): outside this range with probability < 1e-4

@@ -134,3 +134,25 @@ def test_got10k_adapter_reads_each_sequence_description_unless_text_is_given(set
     tracker.text = "the blue star"
     tracker.track(seqs[1].frames, seqs[1].boxes[0])
     assert seen == ["the blue star"]
+
+
+def test_text_started_run_writes_the_located_box_first_and_keeps_its_own_folder(setup, tmp_path):
+    root, ckpt = setup
+    ds = open_dataset("synthvl", root / "data")
+    name = ds.sequence_names()[0]
+    out = tmp_path / "text-start"
+    run_benchmark("synthvl", str(root / "data"), str(ckpt), str(out), sequences=[name], progress=False, start="text")
+    boxes = np.loadtxt(out / f"{name}.txt", delimiter="\t")
+    seq = ds[name]
+    tracker = allinone.Tracker.from_checkpoint(str(ckpt), threads=1)
+    tracker.initialize(seq.read_frame(0), text=seq.text)
+    # the located box (written truncated to integers, as pytracking writes results), not the truth
+    np.testing.assert_array_equal(boxes[0], np.trunc(tracker.state.box_xywh))
+    assert not np.allclose(boxes[0], seq.boxes[0])
+    assert len(boxes) == len(seq)
+    assert json.loads((out / "manifest.json").read_text())["produced_by"]["start"] == "text"
+    with pytest.raises(ValueError, match="another|differ|mix"):  # box-started results never mix in
+        run_benchmark("synthvl", str(root / "data"), str(ckpt), str(out), sequences=[name], progress=False)
+    with pytest.raises(ValueError, match="--no-text"):
+        run_benchmark("synthvl", str(root / "data"), str(ckpt), str(tmp_path / "x"), progress=False,
+                      start="text", use_text=False)

@@ -32,8 +32,8 @@ def _results(folder):
 def test_results_do_not_depend_on_the_number_of_workers(data, tmp_path, monkeypatch):
     real = runner.track_sequence
 
-    def tracked_with_thread_count(tracker, sequence, use_text=True):
-        boxes, times = real(tracker, sequence, use_text)
+    def tracked_with_thread_count(tracker, sequence, use_text=True, start="box"):
+        boxes, times = real(tracker, sequence, use_text, start)
         return boxes, np.full_like(times, torch.get_num_threads())  # the time file records the threads used
 
     monkeypatch.setattr(runner, "track_sequence", tracked_with_thread_count)

@@ -261,6 +261,9 @@ class PairDataset(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, int(index)])
         sample = self._draw(rng)
         text = sample.pop("text")
+        drop = self.data_cfg.text_drop_prob
+        if drop > 0 and (drop >= 1 or rng.random() < drop):
+            text = None
         ids, mask = self.tokenizer.encode(text)
         sample["text_ids"], sample["text_mask"] = ids[0], mask[0]
         sample["has_text"] = mask[0].any()

@@ -9,7 +9,9 @@ returns an `AnalysisReport`: the dict that ``--json`` writes,
 
 values in percent (see `metrics` for both modes' conventions). The curves for plots ride along as
 attributes, outside the JSON: ``report.curves[tracker]`` (mean `Curves`, fractions) and
-``report.sequence_curves[tracker][seq]``.
+``report.sequence_curves[tracker][seq]``. `analyze_command` with ``attributes`` adds, per
+tracker, ``"attributes": {attr: {"auc", "precision", "norm_precision", "sequences"}}`` and
+``"attributes_left_out"`` (see `attributes`).
 
 As in pytracking, with ``skip_missing`` a sequence lacking a result for *any* tracker is dropped
 for all of them, so every tracker is scored on the same sequences. A result is ``<seq>.txt`` or,
@@ -159,17 +161,29 @@ def format_table(report: AnalysisReport) -> str:
 
 def analyze_command(dataset: str, root: str | Path, results: Seq[str | Path], json_out: Optional[str | Path] = None,
                     plot_dir: Optional[str | Path] = None, mode: str = "pytracking", split: Optional[str] = None,
-                    skip_missing: bool = False) -> AnalysisReport:
+                    skip_missing: bool = False, attributes: bool | str | Path | None = None) -> AnalysisReport:
     """What ``allinone analyze`` runs: open the dataset, score, print the table, write JSON and plots.
 
     dataset/root/split: passed to `allinone.data.open_dataset`. results: one folder per tracker.
     json_out: where to write the report (parent folders created). plot_dir: folder for
-    ``success_plot.png``, ``precision_plot.png``, ``norm_precision_plot.png``.
+    ``success_plot.png``, ``precision_plot.png``, ``norm_precision_plot.png``. attributes: True, or
+    the folder of the toolkit's attribute files, adds the per-attribute analysis (`attributes`
+    module): a table, ``report[tracker]["attributes"]`` and ``attributes_auc.png``.
     """
     from ..data import open_dataset
 
+    with_attributes = attributes is not None and attributes is not False
+    if with_attributes:
+        from .attributes import dataset_attributes
+
+        dataset_attributes(dataset)  # a dataset without attribute labels fails before any scoring
     ds = open_dataset(dataset, root, split=split, skip_missing=skip_missing)  # also: sequences without ground truth
-    report = analyze(ds.sequences(), results, mode=mode, skip_missing=skip_missing)
+    sequences = ds.sequences()
+    report = analyze(sequences, results, mode=mode, skip_missing=skip_missing)
+    attr = None
+    if with_attributes:
+        attr = _attribute_analysis(report, sequences, dataset, [Path(root), ds.root],
+                                   None if attributes is True else attributes)
     if json_out:
         out = Path(json_out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -178,5 +192,27 @@ def analyze_command(dataset: str, root: str | Path, results: Seq[str | Path], js
         from .plots import write_plots
 
         paths = write_plots(report, plot_dir, dataset=dataset)
+        if attr is not None:
+            from .attributes import write_attribute_plot
+
+            paths["attributes"] = write_attribute_plot(attr, Path(plot_dir) / "attributes_auc.png", dataset=dataset)
         print(f"plots: {', '.join(str(p) for p in paths.values())}")
     return report
+
+
+def _attribute_analysis(report: AnalysisReport, sequences: list, dataset: str, roots: list[Path],
+                        folder: Optional[str | Path]):
+    """Per-attribute scores of the scored sequences: printed, and added to the report under each
+    tracker as ``"attributes"`` (and ``"attributes_left_out"``: {attribute: #sequences})."""
+    from .attributes import attribute_report, dataset_attributes, format_attribute_table, sequence_attributes
+
+    labels = dataset_attributes(dataset)
+    scored = set(next(iter(report.sequence_curves.values())))
+    flags = sequence_attributes([s for s in sequences if s.name in scored], dataset,
+                                list(dict.fromkeys(roots)), folder)
+    attr = attribute_report(report, flags, labels)
+    print(format_attribute_table(attr))
+    for tracker, per_attr in attr.items():
+        report[tracker]["attributes"] = per_attr
+        report[tracker]["attributes_left_out"] = dict(attr.left_out)
+    return attr

@@ -79,11 +79,13 @@ def checkpoint_settings(path: str | Path) -> Optional[dict[str, Any]]:
 
 
 def run_identity(checkpoint: str | Path, *, precision: str = "fp32", backend: str = "torch",
-                 use_text: bool = True) -> dict[str, Any]:
-    """The ``produced_by`` record of a run: what must be equal for results to be mixed."""
+                 use_text: bool = True, start: str = "box") -> dict[str, Any]:
+    """The ``produced_by`` record of a run: what must be equal for results to be mixed (``start`` is
+    recorded only for text-started runs, so box-started folders keep their earlier manifests)."""
     settings = checkpoint_settings(checkpoint) or {"crop": None, "track": None}
+    started = {} if start == "box" else {"start": str(start)}
     return {"checkpoint_sha256": checkpoint_digest(checkpoint), "precision": str(precision),
-            "backend": str(backend or "torch"), "text": bool(use_text), **settings}
+            "backend": str(backend or "torch"), "text": bool(use_text), **started, **settings}
 
 
 def _result_files(folder: Path) -> list[Path]:

@@ -58,20 +58,31 @@ def _finished(out_dir: Path, name: str, n_frames: int) -> bool:
         return sum(1 for line in f if line.strip()) == n_frames
 
 
-def track_sequence(tracker, sequence, use_text: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Run `tracker` over one `Sequence` from its first-frame box (and text) → (boxes (N,4), seconds (N,))."""
+def track_sequence(tracker, sequence, use_text: bool = True, start: str = "box") -> tuple[np.ndarray, np.ndarray]:
+    """Run `tracker` over one `Sequence` → (boxes (N,4), seconds (N,)).
+
+    start="box": from the first-frame ground-truth box (and the text unless ``use_text=False``); the
+    first result line is that box. start="text": from the description alone (no box, SPEC §9); the
+    first result line is the box the tracker located."""
     n = len(sequence.frames)
     boxes = np.zeros((n, 4))
     times = np.zeros(n)
     frame = sequence.read_frame(0)
     t0 = time.perf_counter()
-    try:
-        tracker.initialize(frame, bbox=sequence.boxes[0], text=(sequence.text or None) if use_text else None)
-    except ValueError as exc:  # a bad first ground-truth box: name the sequence
-        raise SequenceError(f"sequence {sequence.name}: cannot start from its first ground-truth box "
-                            f"{sequence.boxes[0].tolist()}: {exc}") from None
+    if start == "text":
+        if not (sequence.text or "").strip():
+            raise SequenceError(f"sequence {sequence.name} has no description, so it cannot start from text; "
+                                "leave out --start text or the sequence")
+        tracker.initialize(frame, text=sequence.text)
+        boxes[0] = tracker.state.box_xywh
+    else:
+        try:
+            tracker.initialize(frame, bbox=sequence.boxes[0], text=(sequence.text or None) if use_text else None)
+        except ValueError as exc:  # a bad first ground-truth box: name the sequence
+            raise SequenceError(f"sequence {sequence.name}: cannot start from its first ground-truth box "
+                                f"{sequence.boxes[0].tolist()}: {exc}") from None
+        boxes[0] = sequence.boxes[0]
     times[0] = time.perf_counter() - t0
-    boxes[0] = sequence.boxes[0]
     for i in range(1, n):
         frame = sequence.read_frame(i)
         t0 = time.perf_counter()
@@ -125,7 +136,7 @@ _WORKER: dict = {}
 
 def _init_worker(checkpoint: str, device: str, precision: str, threads: int, use_text: bool = True,
                  dataset=None, out_dir: str = "", identity: Optional[dict] = None, backend: str = "torch",
-                 parent_pid: Optional[int] = None) -> None:
+                 parent_pid: Optional[int] = None, start: str = "box") -> None:
     """Load the model (and open the dataset, given as ``(name, root, split)``) once per worker.
 
     threads: torch's intra-op threads, the same in every worker whatever their number, so that
@@ -149,6 +160,7 @@ def _init_worker(checkpoint: str, device: str, precision: str, threads: int, use
     _WORKER["tracker"] = Tracker.from_checkpoint(checkpoint, device=device, precision=precision, threads=threads,
                                                  **extra)
     _WORKER["use_text"] = use_text
+    _WORKER["start"] = start
     if isinstance(dataset, tuple):
         name, root, split = dataset
         with warnings.catch_warnings():  # the main process has warned about the sequences it skips
@@ -174,7 +186,8 @@ def _run_one(name: str) -> tuple[str, str, Union[float, str]]:
         if _WORKER["identity"] is not None:
             manifest_still_matches(out, _WORKER["identity"])
         try:
-            boxes, times = track_sequence(_WORKER["tracker"], sequence, _WORKER["use_text"])
+            boxes, times = track_sequence(_WORKER["tracker"], sequence, _WORKER["use_text"],
+                                          _WORKER.get("start", "box"))
         except ValueError as exc:  # this sequence's data: the others go on
             return name, FAILED, " ".join(str(exc).split())
         atomic_write(out / f"{name}_time.txt", lambda p: np.savetxt(p, times, fmt="%.6f"))
@@ -195,10 +208,12 @@ def run_benchmark(dataset: str, root: str, checkpoint: str, out: str, *, sequenc
                   workers: int = 1, device: str = "cpu", precision: str = "fp32", split: Optional[str] = None,
                   progress: bool = True, use_text: bool = True, shard: Union[str, tuple[int, int], None] = None,
                   backend: str = "torch", overwrite: bool = False, dry_run: bool = False,
-                  threads: Optional[int] = None, skip_missing: bool = False) -> list[str]:
+                  threads: Optional[int] = None, skip_missing: bool = False, start: str = "box") -> list[str]:
     """Track every (or the named) sequence(s) of `dataset` under `root`; returns the names run now.
 
     use_text=False tracks from the first box only (to measure what the language adds).
+    start="text": start every sequence from its description alone, without the first box (the first
+    result line is the located box); needs use_text.
     shard: ``"K/N"`` or ``(K, N)``: only this run's 1/N of the sequences (see `shards`).
     overwrite: when `out` holds results of another checkpoint or settings, delete them first
     (otherwise that is an error). dry_run: print what would be tracked, track and write nothing,
@@ -210,12 +225,17 @@ def run_benchmark(dataset: str, root: str, checkpoint: str, out: str, *, sequenc
     """
     from ..data import open_dataset
 
+    if start not in ("box", "text"):
+        raise ValueError(f"start={start!r}: must be 'box' (first-frame box) or 'text' (description only)")
+    if start == "text" and not use_text:
+        raise ValueError("--start text finds the target from the description, so it cannot be combined with "
+                         "--no-text")
     ds = open_dataset(dataset, root, split=split, skip_missing=skip_missing)
     if progress:
         print(ds.describe())
     plan = plan_run(ds, sequences, shard)
     out_dir = Path(out)
-    identity = run_identity(checkpoint, precision=precision, backend=backend, use_text=use_text)
+    identity = run_identity(checkpoint, precision=precision, backend=backend, use_text=use_text, start=start)
     if dry_run:
         check_manifest(out_dir, identity)
         todo = [n for n in plan.names if not _finished(out_dir, n, plan.frame_counts[n])]
@@ -233,12 +253,12 @@ def run_benchmark(dataset: str, root: str, checkpoint: str, out: str, *, sequenc
         print(f"{plan.describe()}; {len(plan.names) - len(todo)} already finished in {out_dir}, skipping them")
     return _track_all(todo, ds, (dataset, str(root), split), str(checkpoint), out_dir, identity, workers=workers,
                       device=device, precision=precision, backend=backend, use_text=use_text, progress=progress,
-                      threads=threads)
+                      threads=threads, start=start)
 
 
 def _track_all(todo: list[str], ds, ds_spec: tuple, checkpoint: str, out_dir: Path, identity: dict, *,
                workers: int, device: str, precision: str, backend: str, use_text: bool, progress: bool,
-               threads: Optional[int] = None) -> list[str]:
+               threads: Optional[int] = None, start: str = "box") -> list[str]:
     from tqdm import tqdm
 
     workers = max(1, min(workers, len(todo) or 1))
@@ -262,13 +282,14 @@ def _track_all(todo: list[str], ds, ds_spec: tuple, checkpoint: str, out_dir: Pa
     if not todo:
         pass
     elif workers == 1:
-        _init_worker(checkpoint, device, precision, threads, use_text, ds, str(out_dir), identity, backend)
+        _init_worker(checkpoint, device, precision, threads, use_text, ds, str(out_dir), identity, backend,
+                     start=start)
         for name in todo:
             record(*_run_one(name))
     else:
         pool = ProcessPoolExecutor(workers, initializer=_init_worker,
                                    initargs=(checkpoint, device, precision, threads, use_text, ds_spec,
-                                             str(out_dir), identity, backend, os.getpid()))
+                                             str(out_dir), identity, backend, os.getpid(), start))
         try:
             futures = [pool.submit(_run_one, name) for name in todo]
             for fut in as_completed(futures):
