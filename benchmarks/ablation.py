@@ -185,7 +185,35 @@ def collect(out: Path, test_root: Path, variants: list[str], seeds: list[int]) -
                     summary[f"{subset}/{metric}"] = {"mean": float(values.mean()),
                                                      "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
             table[f"{variant}/{mode}"] = {"seeds": per_seed, "summary": summary, "n_seeds": len(per_seed)}
-    return {"sequences": len(sequences), "ambiguous": len(ambiguous), "rows": table}
+    return {"sequences": len(sequences), "ambiguous": len(ambiguous), "rows": table, "paired": paired(table)}
+
+
+def _difference(a: dict, b: dict) -> Optional[dict]:
+    """AUC differences a − b over the seeds both rows have (same seed: same initialisation of the
+    shared parts and the same pair order), per subset: the values and their mean / std."""
+    seeds = sorted(set(a["seeds"]) & set(b["seeds"]))
+    if not seeds:
+        return None
+    out = {"seeds": seeds}
+    for subset in ("all", "ambiguous"):
+        d = np.array([a["seeds"][s][subset]["auc"] - b["seeds"][s][subset]["auc"] for s in seeds])
+        out[subset] = {"values": d.round(2).tolist(), "mean": float(d.mean()),
+                       "std": float(d.std(ddof=1)) if len(d) > 1 else 0.0}
+    return out
+
+
+def paired(rows: dict) -> dict:
+    """Seed-paired AUC differences: the full model (tested with text) minus each other variant
+    (with text where it has it), and within each variant, tested with text minus box only."""
+    out = {}
+    full = rows.get("full/text")
+    for key, row in rows.items():
+        variant, mode = key.split("/")
+        if full is not None and variant != "full" and (mode == "text" or variant in NO_TEXT_AT_TEST):
+            out[f"full − {variant}"] = _difference(full, row)
+        if mode == "text" and f"{variant}/box" in rows:
+            out[f"{variant}: text − box only"] = _difference(row, rows[f"{variant}/box"])
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def format_table(result: dict) -> str:
@@ -199,6 +227,13 @@ def format_table(result: dict) -> str:
         text = "no (off)" if variant in NO_TEXT_AT_TEST else ("yes" if mode == "text" else "no")
         lines.append(f"| {variant} | {text} | {row['n_seeds']} | {cell('all/auc')} | {cell('all/precision')} | "
                      f"{cell('all/norm_precision')} | {cell('ambiguous/auc')} | {cell('ambiguous/precision')} |")
+    if result.get("paired"):
+        lines += ["", "| seed-paired AUC difference | all (mean ± std) | per seed | ambiguous (mean ± std) |",
+                  "|---|---:|---|---:|"]
+        for name, d in result["paired"].items():
+            lines.append(f"| {name} | {d['all']['mean']:+.2f} ± {d['all']['std']:.2f} | "
+                         f"{', '.join(f'{v:+.2f}' for v in d['all']['values'])} | "
+                         f"{d['ambiguous']['mean']:+.2f} ± {d['ambiguous']['std']:.2f} |")
     return "\n".join(lines)
 
 
