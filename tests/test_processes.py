@@ -190,3 +190,34 @@ def test_remove_stale_tmp_keeps_files_of_live_writers(tmp_path):
     os.utime(old, (time.time() - 3600, time.time() - 3600))
     assert sorted(remove_stale_tmp(tmp_path)) == sorted([dead, old])
     assert live.exists()
+
+
+def test_worker_hook_drops_only_the_resource_sharers_shutdown_errors(monkeypatch):
+    import sys
+
+    from allinone.processes import quiet_sharer_errors
+
+    seen = []
+    monkeypatch.setattr(sys, "excepthook", lambda *info: seen.append(info[0]))
+    gone = {"parent": False}
+    quiet_sharer_errors(lambda: gone["parent"])
+
+    def raised_in(filename: str, error: BaseException):
+        code = compile("def serve(e):\n    raise e\n", filename, "exec")
+        space: dict = {}
+        exec(code, space)
+        try:
+            space["serve"](error)
+        except BaseException:  # noqa: BLE001
+            return sys.exc_info()
+
+    sharer = "/usr/lib/python3/multiprocessing/resource_sharer.py"
+    sys.excepthook(*raised_in(sharer, ConnectionResetError("peer gone")))  # the main process closed its end
+    sys.excepthook(*raised_in(sharer, EOFError()))
+    assert seen == []
+    sys.excepthook(*raised_in(sharer, KeyError("fd")))  # another error while the parent lives: shown
+    sys.excepthook(*raised_in("work.py", ConnectionResetError()))  # not the sharer's: shown
+    assert seen == [KeyError, ConnectionResetError]
+    gone["parent"] = True
+    sys.excepthook(*raised_in(sharer, KeyError("fd")))  # the parent is gone: nobody to tell
+    assert seen == [KeyError, ConnectionResetError]

@@ -10,15 +10,18 @@
   leave the fork server, the resource tracker and every data worker running. (Polling, not
   ``prctl(PR_SET_PDEATHSIG)``: that fires when the *thread* that forked the worker ends, which a
   pool started from a short-lived thread, e.g. a web request's, would do while the run goes on.)
+  It also keeps the worker quiet about the connection its tensor-sharing thread loses when the
+  main process stops (`quiet_sharer_errors`): a stopped run must not print a traceback.
 """
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 POLL_S = 0.5
 
@@ -69,6 +72,34 @@ def exit_with_parent(parent_pid: Optional[int], poll_s: float = POLL_S) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="allinone-exit-with-parent", daemon=True).start()
+    quiet_sharer_errors(lambda: not pid_alive(parent_pid) or _start_time(parent_pid) != started)
+
+
+def quiet_sharer_errors(parent_gone: Callable[[], bool]) -> None:
+    """In a worker: silence the errors of multiprocessing's resource-sharer thread (which hands the
+    main process the file descriptors of shared tensors) that a stopping main process causes.
+
+    That thread reports its errors through ``sys.excepthook``. When the main process stops (Ctrl-C,
+    SIGTERM) it closes its end mid-transfer: the thread's broken connection (OSError, EOFError), or
+    any error of it once `parent_gone()`, is dropped. Everything else still reaches the previous hook.
+    """
+    previous = sys.excepthook
+
+    def hook(exc_type: type, exc: BaseException, tb: Any) -> None:
+        from_sharer = any(t.tb_frame.f_code.co_filename.endswith("resource_sharer.py") for t in _frames(tb))
+        if from_sharer and (issubclass(exc_type, (OSError, EOFError)) or parent_gone()):
+            return
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = hook
+
+
+def _frames(tb: Any) -> list:
+    out = []
+    while tb is not None:
+        out.append(tb)
+        tb = tb.tb_next
+    return out
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

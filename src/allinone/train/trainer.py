@@ -312,6 +312,10 @@ def _train(opts: TrainOptions, info: DistInfo) -> Path:
         raise TrainingError(f"train.samples_per_epoch={t.samples_per_epoch} is smaller than one global "
                             f"batch ({t.batch_size} x {info.world_size} processes)")
     workers = t.num_workers
+    if workers > 0:  # a stop (Ctrl-C, SIGTERM) may cut a shared-tensor hand-over: no traceback for it
+        from ..processes import quiet_sharer_errors
+
+        quiet_sharer_errors(lambda: False)
     loader = DataLoader(pairs, batch_size=t.batch_size, sampler=index_sampler, collate_fn=collate_pairs,
                         num_workers=workers, drop_last=True,
                         # workers end when this process does, even after kill -9 (see allinone.processes)
