@@ -221,3 +221,29 @@ def test_worker_hook_drops_only_the_resource_sharers_shutdown_errors(monkeypatch
     gone["parent"] = True
     sys.excepthook(*raised_in(sharer, KeyError("fd")))  # the parent is gone: nobody to tell
     assert seen == [KeyError, ConnectionResetError]
+
+
+def test_deferred_stop_finishes_the_block_then_delivers_the_signal():
+    import os
+
+    from allinone.processes import deferred_stop, restore_sigterm, stop_on_sigterm
+
+    previous = stop_on_sigterm()  # SIGTERM → KeyboardInterrupt("SIGTERM"), as under the CLI
+    done = []
+    try:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+            with deferred_stop():
+                os.kill(os.getpid(), signal.SIGTERM)  # arrives between two writes that belong together
+                done.append("first")
+                done.append("second")
+        assert done == ["first", "second"]
+        with pytest.raises(KeyboardInterrupt):
+            with deferred_stop():
+                os.kill(os.getpid(), signal.SIGINT)
+                done.append("third")
+        assert done[-1] == "third"
+        with deferred_stop():  # no signal: nothing raised, handlers put back
+            done.append("fourth")
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        restore_sigterm(previous)

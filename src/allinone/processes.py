@@ -20,8 +20,9 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 POLL_S = 0.5
 
@@ -112,6 +113,29 @@ def stop_on_sigterm() -> Any:
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+@contextmanager
+def deferred_stop() -> Iterator[None]:
+    """Hold Ctrl-C / SIGTERM until the block ends, then deliver it to the handler that was in place.
+
+    For writes that belong together (one frame's line in boxes.txt and its frame in the video): a
+    stop request arriving in between would leave them disagreeing. Outside the main thread (where
+    signal handlers cannot be set and signals are not delivered anyway) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if caught:
+        signal.raise_signal(caught[0])
 
 
 def restore_sigterm(previous: Any) -> None:

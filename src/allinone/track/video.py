@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
 import cv2
 import numpy as np
 
+from ..processes import deferred_stop
+
 if TYPE_CHECKING:
     from .tracker import Tracker
 
@@ -246,12 +248,13 @@ def track_video(source: Union[str, int, Path], *, out_dir: Union[str, Path], che
                 else:
                     box, score = tracker.track(frame)
                 ms = (time.perf_counter() - t0) * 1000
-                records.append({"frame": start_frame + i, "box": [round(float(v), 2) for v in box],
-                                "score": round(score, 4), "ms": round(ms, 2)})
-                txt.write(",".join(f"{v:.2f}" for v in box) + "\n")
-                txt.flush()
                 shown = draw_box(frame, box, score, text or "")
-                writer.write(shown)
+                with deferred_stop():  # a stop request never leaves boxes.txt/json and the video unequal
+                    records.append({"frame": start_frame + i, "box": [round(float(v), 2) for v in box],
+                                    "score": round(score, 4), "ms": round(ms, 2)})
+                    txt.write(",".join(f"{v:.2f}" for v in box) + "\n")
+                    txt.flush()
+                    writer.write(shown)
                 if show:
                     cv2.imshow("allinone", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
                     if cv2.waitKey(1) & 0xFF == 27:
