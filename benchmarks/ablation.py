@@ -98,27 +98,24 @@ def training_overrides(variant: str, pairs: int, batch: int) -> list[str]:
             *VARIANTS[variant]]
 
 
-def latest_checkpoint(run: Path) -> Optional[Path]:
-    found = sorted((run / "checkpoints").glob("step-*.safetensors"))
-    return found[-1] if found else None
-
-
 def train_run(run: Path, steps: int, sets: list[str], seed: int, threads: int, train_root: Path,
               init: Optional[str] = None) -> str:
     """Train (resuming when interrupted) ``cpu-tiny`` into `run` for `steps` steps → its final checkpoint
     (recorded in ``trained.json``, which marks the run as done)."""
+    from allinone.train.run_state import checkpoint_paths, checkpoint_steps
+
     run.mkdir(parents=True, exist_ok=True)
     done_file, log = run / "trained.json", run / "ablation.log"
     if not done_file.is_file():
         t0 = time.time()
-        start = ["--resume"] if latest_checkpoint(run) else (["--init", init] if init else [])
+        start = ["--resume"] if checkpoint_steps(run) else (["--init", init] if init else [])
         _allinone("train", "--config", "cpu-tiny", "--data", f"synthvl={train_root}", "--out", str(run),
                   "--seed", str(seed), "--steps", str(steps), "--workers", "0", "--no-progress",
                   "--checkpoint-every", "100", "--keep-last", "1", "--log-every", "20", *start,
                   "--set", *sets, threads=threads, log=log)
-        ckpt = latest_checkpoint(run)
-        if ckpt is None or int(ckpt.stem.split("-")[1]) != steps:
+        if checkpoint_steps(run)[-1:] != [steps]:
             raise SystemExit(f"{run}: training ended without its step-{steps:06d} checkpoint; see {log}")
+        ckpt = checkpoint_paths(run, steps)[0]
         done_file.write_text(json.dumps({"checkpoint": str(ckpt), "steps": steps, "init": init,
                                          "overrides": sets, "seconds": round(time.time() - t0, 1)}) + "\n")
     return json.loads(done_file.read_text())["checkpoint"]
@@ -164,10 +161,11 @@ def collect(out: Path, test_root: Path, variants: list[str], seeds: list[int]) -
     """Per variant and test mode: every finished seed's scores and their mean / std, overall and on
     the ambiguous subset."""
     from allinone.data import open_dataset
-    from allinone.data.synthetic import read_attributes
+    from allinone.evaluation.attributes import sequence_attributes
 
     sequences = list(open_dataset("synthvl", test_root, split="test").sequences())
-    ambiguous = [s for s in sequences if read_attributes(Path(s.frames[0]).parent.parent)[AMBIGUOUS]]
+    flags = sequence_attributes(sequences, "synthvl")
+    ambiguous = [s for s in sequences if flags[s.name][AMBIGUOUS]]
     table: dict = {}
     for variant in variants:
         for mode in ("box",) if variant in NO_TEXT_AT_TEST else ("text", "box"):

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -87,20 +88,12 @@ def quiet_sharer_errors(parent_gone: Callable[[], bool]) -> None:
     previous = sys.excepthook
 
     def hook(exc_type: type, exc: BaseException, tb: Any) -> None:
-        from_sharer = any(t.tb_frame.f_code.co_filename.endswith("resource_sharer.py") for t in _frames(tb))
+        from_sharer = any(f.f_code.co_filename.endswith("resource_sharer.py") for f, _ in traceback.walk_tb(tb))
         if from_sharer and (issubclass(exc_type, (OSError, EOFError)) or parent_gone()):
             return
         previous(exc_type, exc, tb)
 
     sys.excepthook = hook
-
-
-def _frames(tb: Any) -> list:
-    out = []
-    while tb is not None:
-        out.append(tb)
-        tb = tb.tb_next
-    return out
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -186,8 +186,7 @@ def _run_one(name: str) -> tuple[str, str, Union[float, str]]:
         if _WORKER["identity"] is not None:
             manifest_still_matches(out, _WORKER["identity"])
         try:
-            boxes, times = track_sequence(_WORKER["tracker"], sequence, _WORKER["use_text"],
-                                          _WORKER.get("start", "box"))
+            boxes, times = track_sequence(_WORKER["tracker"], sequence, _WORKER["use_text"], _WORKER["start"])
         except ValueError as exc:  # this sequence's data: the others go on
             return name, FAILED, " ".join(str(exc).split())
         atomic_write(out / f"{name}_time.txt", lambda p: np.savetxt(p, times, fmt="%.6f"))
