@@ -221,6 +221,11 @@ def test_worker_hook_drops_only_the_resource_sharers_shutdown_errors(monkeypatch
     gone["parent"] = True
     sys.excepthook(*raised_in(sharer, KeyError("fd")))  # the parent is gone: nobody to tell
     assert seen == [KeyError, ConnectionResetError]
+    hook = sys.excepthook
+    quiet_sharer_errors(lambda: False)  # a second training run in this process: replaced, not stacked
+    assert sys.excepthook is not hook and sys.excepthook._allinone_previous is hook._allinone_previous
+    sys.excepthook(*raised_in(sharer, KeyError("fd")))  # the new callback decides: the parent lives
+    assert seen == [KeyError, ConnectionResetError, KeyError]
 
 
 def test_deferred_stop_finishes_the_block_then_delivers_the_signal():

@@ -223,11 +223,38 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .track.onnx_export import export_onnx
 
     model = load_model(_checkpoint(args.checkpoint))
+    if args.format == "safetensors":
+        return _export_compact(model, args)
+    if args.vocab_top is not None or args.vocab_data or args.storage != "fp32":
+        raise UsageError("--storage, --vocab-top and --vocab-data apply to --format safetensors")
     paths = export_onnx(model, args.out, int8=not args.no_int8, opset=args.opset)
     for name, path in paths.items():
         print(f"{name:<9} {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print(f"track with: allinone track VIDEO --bbox x,y,w,h --checkpoint {args.out} --backend onnxruntime"
           f"{'' if args.no_int8 else ' [--precision int8]'} --out OUT")
+    return 0
+
+
+def _export_compact(model, args: argparse.Namespace) -> int:
+    """`allinone export --format safetensors`: a tracking-only checkpoint, optionally int8/bf16 and
+    with a cut vocabulary."""
+    from .data import open_dataset
+    from .model.checkpoint import save_model
+    from .model.compact import cut_vocabulary, frequent_tokens
+
+    if args.vocab_data and args.vocab_top is None:
+        raise UsageError("--vocab-data needs --vocab-top N (how many frequent tokens to keep besides)")
+    before = model.config.model.vocab_size
+    if args.vocab_top is not None:
+        if model.tokenizer is None:
+            raise UsageError("--vocab-top: this checkpoint carries no tokenizer to cut")
+        texts = [seq.text for name, root in _pairs(args.vocab_data, "--vocab-data").items()
+                 for seq in open_dataset(name, root).sequences()]
+        cut_vocabulary(model, frequent_tokens(model.tokenizer, args.vocab_top, texts))
+        print(f"vocabulary: {before} → {model.config.model.vocab_size} tokens "
+              f"({len(texts)} descriptions' tokens kept)")
+    path = save_model(model, args.out, include_alignment=False, storage=args.storage)
+    print(f"{path} ({path.stat().st_size / 1e6:.1f} MB, {args.storage} storage)")
     return 0
 
 

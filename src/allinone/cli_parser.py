@@ -82,7 +82,8 @@ def _data_commands(sub: argparse._SubParsersAction, commands: Mapping[str, Calla
     p = _sub(sub, commands, "info")
     p.add_argument("--config", default="cpu-tiny", help="preset name or YAML file (default cpu-tiny)")
     p.add_argument("--checkpoint", help="show this checkpoint's config instead")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted config overrides")
+    p.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
+                   help="dotted config overrides; repeatable (--set a=1 --set b=2 = --set a=1 b=2)")
 
     p = _sub(sub, commands, "synth")
     p.add_argument("--out", required=True, help="output folder (LaSOT layout)")
@@ -128,7 +129,8 @@ def _training_commands(sub: argparse._SubParsersAction, commands: Mapping[str, C
     p.add_argument("--steps", type=int, help="optimizer steps (default: epochs x samples_per_epoch / batch)")
     p.add_argument("--batch-size", type=int, help="pairs per process and micro-step")
     p.add_argument("--seed", type=int, help="random seed (default: the config's train.seed)")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="dotted config overrides")
+    p.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE",
+                   help="dotted config overrides; repeatable (--set a=1 --set b=2 = --set a=1 b=2)")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
                    help="mixed precision (default: the config's train.precision; auto = bf16/fp16 on GPU, fp32 on CPU)")
     p.add_argument("--val-data", action="append", default=[], metavar="NAME=ROOT", help="validation set")
@@ -228,12 +230,22 @@ def _evaluation_commands(sub: argparse._SubParsersAction, commands: Mapping[str,
     _add_device_args(p, progress=False)
 
     p = _sub(sub, commands, "export")
-    p.add_argument("--format", choices=["onnx"], default="onnx", help="what to export to (default onnx)")
-    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")
-    p.add_argument("--out", required=True, help="folder for template.onnx, search.onnx, search.int8.onnx, "
-                                                "config.yaml, tokenizer.json")
-    p.add_argument("--no-int8", action="store_true", help="leave out the int8 tracking step")
-    p.add_argument("--opset", type=_int_at_least(17), default=17, help="ONNX opset (default 17)")
+    p.add_argument("--format", choices=["onnx", "safetensors"], default="onnx",
+                   help="onnx: graphs for ONNX Runtime (default); safetensors: a compact allinone checkpoint "
+                        "for tracking (no training-only weights; see --storage, --vocab-top)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
+    p.add_argument("--out", required=True, help="onnx: folder for template.onnx, search.onnx, search.int8.onnx, "
+                                                "config.yaml, tokenizer.json; safetensors: the file to write")
+    p.add_argument("--no-int8", action="store_true", help="onnx: leave out the int8 tracking step")
+    p.add_argument("--opset", type=_int_at_least(17), default=17, help="onnx: ONNX opset (default 17)")
+    p.add_argument("--storage", choices=["fp32", "bf16", "int8"], default="fp32",
+                   help="safetensors: weight storage (int8: weight matrices as int8 with per-row scales, a "
+                        "quarter of the bytes; loading gives fp32 back; default fp32)")
+    p.add_argument("--vocab-top", type=_int_at_least(0), metavar="N",
+                   help="safetensors, BERT vocabularies: keep only the N most frequent tokens, the special "
+                        "tokens, the Latin characters and the tokens of --vocab-data's descriptions")
+    p.add_argument("--vocab-data", action="append", default=[], metavar="NAME=ROOT",
+                   help="safetensors: a dataset whose descriptions' tokens are kept (repeatable)")
 
     p = _sub(sub, commands, "serve")
     p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")

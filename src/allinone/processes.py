@@ -84,8 +84,10 @@ def quiet_sharer_errors(parent_gone: Callable[[], bool]) -> None:
     That thread reports its errors through ``sys.excepthook``. When the main process stops (Ctrl-C,
     SIGTERM) it closes its end mid-transfer: the thread's broken connection (OSError, EOFError), or
     any error of it once `parent_gone()`, is dropped. Everything else still reaches the previous hook.
+    Calling it again (another training run in the same process) replaces the hook instead of
+    stacking one more.
     """
-    previous = sys.excepthook
+    previous = getattr(sys.excepthook, "_allinone_previous", sys.excepthook)
 
     def hook(exc_type: type, exc: BaseException, tb: Any) -> None:
         from_sharer = any(f.f_code.co_filename.endswith("resource_sharer.py") for f, _ in traceback.walk_tb(tb))
@@ -93,6 +95,7 @@ def quiet_sharer_errors(parent_gone: Callable[[], bool]) -> None:
             return
         previous(exc_type, exc, tb)
 
+    hook._allinone_previous = previous  # type: ignore[attr-defined]
     sys.excepthook = hook
 
 

@@ -99,6 +99,22 @@ def test_mae_file_in_layerscale_model_is_the_same_network(tmp_path):
         torch.testing.assert_close(plain.backbone(z, x, 0.7)[0], scaled.backbone(z, x, 0.7)[0])
 
 
+def test_shallower_model_takes_the_first_blocks(tmp_path):
+    """cpu-small's way: a model with fewer blocks than the file starts from the file's first ones."""
+    model = _model()
+    sd = _dinov2_state(model)
+    torch.save(sd, tmp_path / "dino.pth")
+    shallow = _model(["model.depth=2", "model.ce_locations=[1]"])
+    lines = []
+    loaded = load_pretrained_backbone(shallow, tmp_path / "dino.pth", log=lines.append)
+    assert "3 blocks" in lines[0] and "its first 2 blocks" in lines[0]
+    assert not any(k.startswith("blocks.2.") for k in loaded)
+    for i in range(2):
+        assert torch.equal(shallow.backbone.blocks[i].attn.qkv.weight, sd[f"blocks.{i}.attn.qkv.weight"])
+        assert torch.equal(shallow.backbone.blocks[i].ls2.gamma, sd[f"blocks.{i}.ls2.gamma"])
+    assert torch.equal(shallow.backbone.norm.weight, sd["norm.weight"])
+
+
 def test_mismatches_name_keys_and_fixes(tmp_path):
     model = _model()
     sd = _dinov2_state(model)
@@ -106,9 +122,9 @@ def test_mismatches_name_keys_and_fixes(tmp_path):
     plain = _model(["model.layer_scale_init=0.0"])
     with pytest.raises(CheckpointError, match="layer_scale_init"):
         load_pretrained_backbone(plain, tmp_path / "dino.pth")
-    shallow = _model(["model.depth=2", "model.ce_locations=[1]"])
-    with pytest.raises(CheckpointError, match=r"3 blocks.*\(width 64, 2 blocks, patch 14\); unexpected: blocks\.2\."):
-        load_pretrained_backbone(shallow, tmp_path / "dino.pth")
+    deep = _model(["model.depth=4", "model.ce_locations=[1]"])  # more blocks than the file: refused
+    with pytest.raises(CheckpointError, match=r"3 blocks.*\(width 64, 4 blocks, patch 14\); missing: blocks\.3\."):
+        load_pretrained_backbone(deep, tmp_path / "dino.pth")
     wide = _model(["model.embed_dim=96", "model.num_heads=2"])
     with pytest.raises(CheckpointError, match=r"wrong shape: .*\(64, 3, 14, 14\) vs model \(96, 3, 14, 14\)"):
         load_pretrained_backbone(wide, tmp_path / "dino.pth")

@@ -66,7 +66,7 @@ def test_cpu_small_initialises_from_converted_backbone(converted):
     model = build_model("cpu-small", with_alignment=False).eval()
     lines = []
     load_pretrained_backbone(model, out, log=lines.append)
-    assert "DINOv2 layout, width 384, 12 blocks, patch 14, 37x37 position grid" in lines[0]
+    assert "DINOv2 layout, width 384, 12 blocks, patch 14, 37x37 position grid; its first 8 blocks" in lines[0]
     sd = torch.load(out, map_location="cpu", weights_only=True)
     assert torch.equal(model.backbone.blocks[7].ls1.gamma, sd["blocks.7.ls1.gamma"])
     assert model.backbone.pos_embed_x.shape == (1, 16 * 16, 384)

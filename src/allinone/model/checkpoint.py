@@ -20,6 +20,7 @@ from safetensors.torch import save_file
 from ..config import Config, ConfigError, config_from_dict, parse_yaml
 from ..files import atomic_write
 from .allinone import AllInOne, build_model
+from .compact import pack_state, unpack_state
 
 FORMAT_NAME = "allinone"
 FORMAT_VERSION = "1"
@@ -74,7 +75,8 @@ def is_safetensors_file(path: PathLike) -> bool:
     return head[8:9] == b"{" and 8 + n <= size
 
 
-def save_model(model: AllInOne, path: PathLike, tokenizer: Any = None, include_alignment: bool = True) -> Path:
+def save_model(model: AllInOne, path: PathLike, tokenizer: Any = None, include_alignment: bool = True,
+               storage: str = "fp32") -> Path:
     """Write `model` (weights, config, tokenizer) to one safetensors file, atomically; returns its path.
 
     The file is written exactly at `path`, whatever its suffix (``model.v2``, ``ckpt/best`` and
@@ -83,14 +85,17 @@ def save_model(model: AllInOne, path: PathLike, tokenizer: Any = None, include_a
     ``save_model(model, path)`` wrote, for every such path.
     tokenizer: a `TextTokenizer` (default: ``model.tokenizer`` when set). include_alignment=False
     leaves out the training-only MMA projections (a smaller file that can still track).
+    storage: ``fp32``, ``bf16`` or ``int8`` (weight matrices as int8 with per-row scales; see
+    `allinone.model.compact`); loading always gives an fp32 model.
     """
     if model.config is None:
         raise CheckpointError("model has no config attached; build it with allinone.build_model")
     tokenizer = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()
              if include_alignment or not k.startswith("alignment.")}
+    state = pack_state(state, storage)
     meta = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": model.config.to_yaml(),
-            "tokenizer": tokenizer.to_json_str() if tokenizer is not None else ""}
+            "tokenizer": tokenizer.to_json_str() if tokenizer is not None else "", "storage": storage}
     path = _save_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # atomic (a reader never sees a half-written file), with the permissions a plain write gives
@@ -99,7 +104,7 @@ def save_model(model: AllInOne, path: PathLike, tokenizer: Any = None, include_a
 
 
 def read_checkpoint(path: PathLike) -> tuple[dict[str, torch.Tensor], Config, Optional[str]]:
-    """Read an own-format checkpoint → (state dict, config, tokenizer JSON or None)."""
+    """Read an own-format checkpoint → (fp32 state dict, config, tokenizer JSON or None)."""
     p = _resolve(path)
     try:
         with safe_open(str(p), framework="pt") as f:
@@ -115,6 +120,10 @@ def read_checkpoint(path: PathLike) -> tuple[dict[str, torch.Tensor], Config, Op
         cfg = config_from_dict(parse_yaml(meta["config"], "its 'config' metadata"))
     except (KeyError, ConfigError) as exc:
         raise CheckpointError(f"{p}: bad embedded config ({exc})") from None
+    try:
+        state = unpack_state(state, meta.get("storage", "fp32"), source=str(p))
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     return state, cfg, meta.get("tokenizer") or None
 
 

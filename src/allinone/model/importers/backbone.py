@@ -28,9 +28,10 @@ def load_pretrained_backbone(model: nn.Module, path: PathLike,
     Accepted: official DINOv2 checkpoints (``dinov2_vits14_pretrain.pth``-style keys, LayerScale,
     a 37x37 position grid with a class position) and MAE/timm ViT weights (``{"model": ...}`` or a
     bare state dict), as ``.pth`` (read weights-only) or ``.safetensors``. The model must have the
-    file's width, depth and patch size. A file without LayerScale loads into a model with LayerScale
-    as gamma = 1 (the same network). Returns the names of the backbone tensors set; `log` receives
-    one line saying what was detected.
+    file's width and patch size, and at most the file's depth: a shallower model takes the file's
+    first blocks (a truncated ViT, e.g. cpu-small's first 8 of DINOv2's 12). A file without LayerScale
+    loads into a model with LayerScale as gamma = 1 (the same network). Returns the names of the
+    backbone tensors set; `log` receives one line saying what was detected.
     """
     sd = _strip_backbone_prefix(read_state_dict(path))
     if "patch_embed.proj.weight" not in sd:
@@ -47,19 +48,27 @@ def load_pretrained_backbone(model: nn.Module, path: PathLike,
         new["pos_embed_z"] = interpolate_pos_embed(grid, backbone.grid_z)
         new["pos_embed_x"] = interpolate_pos_embed(grid, backbone.grid_x)
     own = backbone.state_dict()
+    depth, file_depth = len(backbone.blocks), _depth(new)
+    if depth < file_depth:  # truncate: keep the file's first `depth` blocks
+        new = {k: v for k, v in new.items() if not (k.startswith("blocks.") and int(k.split(".")[1]) >= depth)}
     _match_layer_scale(new, own, path)
     _check_fit(new, own, path, f"{layout} layout, {describe_vit(sd)}", backbone)
     backbone.load_state_dict({**own, **new}, strict=True)
     if log is not None:
-        log(f"backbone initialised from {path} ({layout} layout, {describe_vit(sd)}; {len(new)} tensors)")
+        used = f"; its first {depth} blocks" if depth < file_depth else ""
+        log(f"backbone initialised from {path} ({layout} layout, {describe_vit(sd)}{used}; {len(new)} tensors)")
     return sorted(new)
+
+
+def _depth(sd: dict[str, torch.Tensor]) -> int:
+    """Number of transformer blocks in a timm-named ViT state dict."""
+    return len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
 
 
 def describe_vit(sd: dict[str, torch.Tensor]) -> str:
     """'width 384, 12 blocks, patch 14, 37x37 position grid' for a timm-named ViT state dict."""
     patch = sd["patch_embed.proj.weight"]
-    blocks = {k.split(".")[1] for k in sd if k.startswith("blocks.")}
-    text = f"width {patch.shape[0]}, {len(blocks)} blocks, patch {patch.shape[-1]}"
+    text = f"width {patch.shape[0]}, {_depth(sd)} blocks, patch {patch.shape[-1]}"
     if "pos_embed" in sd:
         n = grid_pos_embed(sd["pos_embed"]).shape[-2]
         g = round(n ** 0.5)
