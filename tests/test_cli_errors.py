@@ -149,3 +149,14 @@ def _bundled():
     from allinone.track.tracker import default_checkpoint
 
     return default_checkpoint()
+
+
+def test_set_is_repeatable_and_keeps_every_override():
+    """`--set a=1 --set b=2` keeps both (argparse's plain nargs would keep only the last)."""
+    from allinone.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--config", "cpu-tiny", "--out", "o", "--set", "train.lr=1e-3",
+                                      "--set", "train.ce_start_epoch=1", "train.ce_end_epoch=2"])
+    assert args.set == ["train.lr=1e-3", "train.ce_start_epoch=1", "train.ce_end_epoch=2"]
+    args = build_parser().parse_args(["info", "--set", "model.depth=2", "--set", "model.ce_locations=[1]"])
+    assert args.set == ["model.depth=2", "model.ce_locations=[1]"]
