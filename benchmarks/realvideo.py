@@ -12,7 +12,7 @@ CSRT and KCF need OpenCV's contrib modules, an extra of this benchmark only:
 Usage:
     python benchmarks/realvideo.py --root REAL_VAL --out results/realvideo \
         --checkpoint cpu-small=path/to/cpu-small.safetensors --checkpoint cpu-tiny=bundled \
-        [--opencv csrt kcf] [--threads 2] [--max-frames 300]
+        [--opencv csrt kcf] [--threads 2] [--mode fp32|bf16|int8|ort-fp32|ort-int8] [--max-frames 300]
 
 Writes ``<out>/<tracker>/<seq>.txt`` (pytracking results), ``<out>/report.json`` and
 ``<out>/table.md`` and prints the table.
@@ -104,6 +104,8 @@ def main() -> None:
                    help="an allinone checkpoint to score (PATH 'bundled' = the bundled default); repeatable")
     p.add_argument("--opencv", nargs="*", default=["csrt", "kcf"], choices=["csrt", "kcf"])
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--mode", default="fp32", choices=["fp32", "bf16", "int8", "ort-fp32", "ort-int8"],
+                   help="how the allinone checkpoints run (ort-*: ONNX Runtime; default torch fp32)")
     p.add_argument("--max-frames", type=int, default=300, help="frames per sequence at most")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -116,17 +118,19 @@ def main() -> None:
     for item in args.checkpoint:
         name, _, path = item.partition("=")
         model = allinone.load_model(default_checkpoint() if path in ("", "bundled") else path)
+        backend, precision = ("onnxruntime", args.mode[4:]) if args.mode.startswith("ort-") else ("torch", args.mode)
+        tracker = allinone.Tracker(model, threads=args.threads, backend=backend, precision=precision)
         for use_text, suffix in ((True, ""), (False, "-box-only")):
             folder = out / f"{name}{suffix}"
-            make = lambda: allinone.Tracker(model, threads=args.threads)  # noqa: E731
-            fps[folder.name] = run_tracker(make, sequences, folder, use_text, args.max_frames)
+            fps[folder.name] = run_tracker(lambda: tracker, sequences, folder, use_text, args.max_frames)
             folders.append(folder)
     for kind in args.opencv:
         folder = out / kind.upper()
         fps[folder.name] = run_tracker(lambda: OpenCVTracker(kind), sequences, folder, False, args.max_frames)
         folders.append(folder)
     report = analyze(_truncated(sequences, args.max_frames), folders, print_table=False)
-    lines = [f"real tracks: {len(sequences)} sequences from {args.root}; {args.threads} threads; "
+    lines = [f"real tracks: {len(sequences)} sequences from {args.root}; {args.threads} threads; allinone in "
+             f"{args.mode}; "
              f"CPU {cpu_model()}; load {load_average()}", "",
              "| tracker | AUC | P@20 | NP | FPS |", "|---|---:|---:|---:|---:|"]
     for name, r in sorted(report.items(), key=lambda kv: -kv[1]["auc"]):
