@@ -169,7 +169,7 @@ def cmd_track(args: argparse.Namespace) -> int:
 
 @command("demo")
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The embedded default: SynthVL test sequences tracked by the bundled cpu-tiny model, scored."""
+    """The embedded default: SynthVL test sequences tracked by the bundled model, scored."""
     from .evaluation.demo import run_demo
 
     run_demo(Path(args.out), sequences=args.sequences, checkpoint=args.checkpoint, overwrite=args.overwrite)

@@ -160,7 +160,7 @@ def _tracking_commands(sub: argparse._SubParsersAction, commands: Mapping[str, C
     p.add_argument("source", help="video file, folder of frames, or webcam index (0, 1, ...)")
     p.add_argument("--text", help="description of the target")
     p.add_argument("--bbox", help="first-frame box x,y,w,h in pixels (in the --start-frame frame)")
-    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model; a reference "
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model; a reference "
                                         ".pth.tar is imported on the fly)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--show", action="store_true", help="show the tracking in a window (needs a display)")
@@ -171,8 +171,8 @@ def _tracking_commands(sub: argparse._SubParsersAction, commands: Mapping[str, C
 
     p = _sub(sub, commands, "demo")
     p.add_argument("--out", default="demo", help="output folder (default ./demo)")
-    p.add_argument("--sequences", type=_int_at_least(1), default=12, help="SynthVL test sequences (default 12)")
-    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")
+    p.add_argument("--sequences", type=_int_at_least(1), default=6, help="SynthVL test sequences (default 6)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
     p.add_argument("--overwrite", action="store_true",
                    help="delete results made by another checkpoint or settings (default: refuse to mix)")
 
@@ -182,7 +182,7 @@ def _tracking_commands(sub: argparse._SubParsersAction, commands: Mapping[str, C
                             "pseudo_tracks"],
                    help="benchmark format of --root")
     p.add_argument("--root", required=True, help="dataset root folder")
-    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model; a reference "
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model; a reference "
                                         ".pth.tar is imported on the fly)")
     p.add_argument("--out", required=True, help="results folder (its name is the tracker's name)")
     p.add_argument("--sequences", nargs="*", help="only these sequences")
@@ -248,7 +248,7 @@ def _evaluation_commands(sub: argparse._SubParsersAction, commands: Mapping[str,
                    help="safetensors: a dataset whose descriptions' tokens are kept (repeatable)")
 
     p = _sub(sub, commands, "serve")
-    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled cpu-tiny model)")
+    p.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N (default cpu)")

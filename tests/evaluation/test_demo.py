@@ -1,4 +1,4 @@
-"""The embedded default: the bundled cpu-tiny model tracks SynthVL, and `allinone demo` runs end to end."""
+"""The embedded default: the bundled model tracks SynthVL, and `allinone demo` runs end to end."""
 import json
 
 import numpy as np
@@ -35,18 +35,26 @@ def test_bundled_model_tracks_synthvl_far_better_than_chance(bundled, tmp_path):
 
 
 def test_demo_end_to_end(bundled, tmp_path):
+    import allinone
+
+    preset = allinone.load_model(bundled).config.name
     run_demo(tmp_path / "demo", sequences=2)
     scores = json.loads((tmp_path / "demo" / "scores.json").read_text())
-    assert set(scores) == {"allinone-cpu-tiny", "allinone-cpu-tiny-box-only"}
+    assert set(scores) == {f"allinone-{preset}", f"allinone-{preset}-box-only"}
     assert (tmp_path / "demo" / "plots" / "success_plot.png").exists()
     assert (tmp_path / "demo" / "video" / "annotated.mp4").stat().st_size > 0
-    # a rerun with another model must not report the bundled model's scores from the old results
-    import allinone
-    from allinone.text import default_tokenizer
-
-    other = allinone.save_model(allinone.build_model("cpu-tiny", with_alignment=False), tmp_path / "other.safetensors",
-                                tokenizer=default_tokenizer())
+    # a rerun with another model of the same preset must not report the bundled model's old scores
+    model = allinone.load_model(bundled)
+    other = allinone.build_model(model.config, with_alignment=False)
+    other = allinone.save_model(other, tmp_path / "other.safetensors", tokenizer=model.tokenizer)
     with pytest.raises(ValueError, match="checkpoint_sha256.*--overwrite"):
         run_demo(tmp_path / "demo", sequences=2, checkpoint=str(other))
-    manifest = json.loads((tmp_path / "demo" / "results" / "allinone-cpu-tiny-box-only" / "manifest.json").read_text())
+    manifest = json.loads((tmp_path / "demo" / "results" / f"allinone-{preset}-box-only" / "manifest.json").read_text())
     assert manifest["produced_by"]["text"] is False
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return
+    # the fastest CPU mode: ONNX Runtime int8 on an export made once
+    assert manifest["produced_by"]["backend"] == "onnxruntime" and manifest["produced_by"]["precision"] == "int8"
+    assert len(list((tmp_path / "demo").glob("onnx-*"))) == 2  # the bundled model's and the other's

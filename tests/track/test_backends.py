@@ -41,7 +41,7 @@ def export_dir(bundled, tmp_path_factory):
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
-    generate_synthvl(root, 3, seed=3, split="test", config=SynthConfig(min_frames=25, max_frames=30), progress=False)
+    generate_synthvl(root, 3, seed=3, split="test", config=SynthConfig(min_frames=14, max_frames=18), progress=False)
     ds = open_dataset("synthvl", str(root))
     return root, [ds[n] for n in ds.sequence_names()]
 

@@ -25,6 +25,7 @@ import os
 import sys
 import time
 import warnings
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,7 +287,11 @@ def _track_all(todo: list[str], ds, ds_spec: tuple, checkpoint: str, out_dir: Pa
         for name in todo:
             record(*_run_one(name))
     else:
-        pool = ProcessPoolExecutor(workers, initializer=_init_worker,
+        # workers start from a clean forkserver: a worker forked from this process would inherit
+        # OpenCV's and the BLAS libraries' thread pools mid-state, and OpenCV's next call to
+        # setNumThreads can then wait forever on a lock held by a thread that no longer exists
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                   initializer=_init_worker,
                                    initargs=(checkpoint, device, precision, threads, use_text, ds_spec,
                                              str(out_dir), identity, backend, os.getpid(), start))
         try:

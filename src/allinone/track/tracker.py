@@ -29,11 +29,11 @@ from ..model.allinone import AllInOne, TemplateFeatures
 from ..model.head import decode_boxes
 from .backends import OnnxRuntimeModel, build_backend, check_backend, resolve_threads
 
-BUNDLED_CHECKPOINT = "cpu-tiny.safetensors"
+BUNDLED_CHECKPOINT = "cpu-small.safetensors"
 
 
 def default_checkpoint() -> Path:
-    """The bundled default model (``allinone/assets/cpu-tiny.safetensors``)."""
+    """The bundled default model (``allinone/assets/cpu-small.safetensors``: cpu-small, int8 storage)."""
     path = Path(str(resources.files("allinone") / "assets" / BUNDLED_CHECKPOINT))
     if not path.exists():
         raise FileNotFoundError(f"no bundled model at {path}; pass a checkpoint (--checkpoint PATH)")
@@ -140,7 +140,7 @@ class Tracker:
     def from_checkpoint(cls, path: Union[str, Path, None] = None, device: str = "cpu",
                         precision: str = "fp32", backend: str = "torch",
                         threads: Optional[int] = None) -> "Tracker":
-        """Load a checkpoint (default: the bundled cpu-tiny model) and wrap it.
+        """Load a checkpoint (default: the bundled model) and wrap it.
 
         With ``backend="onnxruntime"`` `path` may also be an ``allinone export --format onnx``
         folder; a checkpoint is then exported to ONNX on the fly (a few seconds at ViT-B).
