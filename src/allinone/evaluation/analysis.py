@@ -106,12 +106,19 @@ def _score_sequence(seq, path: Path, mode: str) -> Curves:
             raise ValueError(f"{counts}; {why}")
         what = "the extra lines are ignored" if len(pred) > len(gt) else "the missing frames count as zero boxes"
         warnings.warn(f"{counts}; {what} (pytracking's rule)", stacklevel=4)
-    policy = absence_policy(dataset)
-    visible = seq.visible if policy.use_flags else None
     try:
-        return sequence_curves(pred, gt, visible, absent_is_miss=policy.absent_is_miss, mode=mode, lengths=rule)
+        return score_boxes(seq, pred, mode, lengths=rule)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
+
+
+def score_boxes(seq, pred, mode: str = "pytracking", lengths: str = "equal") -> Curves:
+    """One sequence's curves for boxes `pred` (N, 4), with its dataset's absence rules (the
+    sequence's ``dataset``; `lengths`: see `metrics.sequence_errors`)."""
+    policy = absence_policy(getattr(seq, "dataset", "") or "")
+    visible = seq.visible if policy.use_flags else None
+    return sequence_curves(pred, seq.boxes, visible, absent_is_miss=policy.absent_is_miss, mode=mode,
+                           lengths=lengths)
 
 
 def analyze(sequences: Iterable, results_dirs: Seq[str | Path], mode: str = "pytracking",

@@ -21,11 +21,11 @@ parsed, its frames listed where the reader lists them) only by the process that 
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import time
 import warnings
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path

@@ -9,7 +9,7 @@
 Our own format lives in `allinone.model.checkpoint`, which re-exports the importers' public names.
 """
 from .. import checkpoint as _checkpoint  # noqa: F401  # defines what the importers build on, first
-from .backbone import describe_vit, load_pretrained_backbone
+from .backbone import describe_vit, load_pretrained_backbone, vit_depth
 from .bert import bert_files, bert_to_language, bert_tokenizer, load_bert_embeddings
 from .dinov2 import dinov2_to_backbone, is_dinov2
 from .files import read_state_dict, safe_torch_load
@@ -22,7 +22,7 @@ from .reference import (
 )
 
 __all__ = [
-    "describe_vit", "load_pretrained_backbone", "bert_files", "bert_to_language", "bert_tokenizer",
+    "describe_vit", "load_pretrained_backbone", "vit_depth", "bert_files", "bert_to_language", "bert_tokenizer",
     "load_bert_embeddings", "dinov2_to_backbone", "is_dinov2", "read_state_dict", "safe_torch_load",
     "mae_to_backbone", "bert_special_tokenizer", "convert_reference_state_dict",
     "import_reference_checkpoint", "reference_config",

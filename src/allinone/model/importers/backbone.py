@@ -48,7 +48,7 @@ def load_pretrained_backbone(model: nn.Module, path: PathLike,
         new["pos_embed_z"] = interpolate_pos_embed(grid, backbone.grid_z)
         new["pos_embed_x"] = interpolate_pos_embed(grid, backbone.grid_x)
     own = backbone.state_dict()
-    depth, file_depth = len(backbone.blocks), _depth(new)
+    depth, file_depth = len(backbone.blocks), vit_depth(new)
     if depth < file_depth:  # truncate: keep the file's first `depth` blocks
         new = {k: v for k, v in new.items() if not (k.startswith("blocks.") and int(k.split(".")[1]) >= depth)}
     _match_layer_scale(new, own, path)
@@ -60,7 +60,7 @@ def load_pretrained_backbone(model: nn.Module, path: PathLike,
     return sorted(new)
 
 
-def _depth(sd: dict[str, torch.Tensor]) -> int:
+def vit_depth(sd: dict[str, torch.Tensor]) -> int:
     """Number of transformer blocks in a timm-named ViT state dict."""
     return len({k.split(".")[1] for k in sd if k.startswith("blocks.")})
 
@@ -68,7 +68,7 @@ def _depth(sd: dict[str, torch.Tensor]) -> int:
 def describe_vit(sd: dict[str, torch.Tensor]) -> str:
     """'width 384, 12 blocks, patch 14, 37x37 position grid' for a timm-named ViT state dict."""
     patch = sd["patch_embed.proj.weight"]
-    text = f"width {patch.shape[0]}, {_depth(sd)} blocks, patch {patch.shape[-1]}"
+    text = f"width {patch.shape[0]}, {vit_depth(sd)} blocks, patch {patch.shape[-1]}"
     if "pos_embed" in sd:
         n = grid_pos_embed(sd["pos_embed"]).shape[-2]
         g = round(n ** 0.5)
